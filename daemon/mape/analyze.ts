@@ -1,0 +1,62 @@
+import type { DataRequest } from '../../knowledge/data-request.js';
+import type { KnowledgeSnapshot } from '../../knowledge/knowledge-snapshot.js';
+import { buildChains } from './chain.js';
+import type { Denial, ProviderGrant } from './policy.js';
+import { checkProvider, isDenial } from './policy.js';
+
+/** One archetype as this request could use it. */
+export interface ArchetypeOption {
+  readonly archetype: string;
+  readonly weight: number;
+  /** `dataProvider`: the stewards compute; `other`: a trusted third party does. */
+  readonly computeAt: 'dataProvider' | 'other';
+  readonly feasible: boolean;
+  /** Why it is infeasible, or which providers allow it. */
+  readonly reason: string;
+  /** TTPs every authorised steward allows, in marketplace order (only when computeAt is other). */
+  readonly ttps: readonly string[];
+}
+
+export interface Analysis {
+  readonly request: DataRequest;
+  readonly policyRevision: string;
+  readonly authorised: readonly ProviderGrant[];
+  readonly denied: readonly Denial[];
+  readonly archetypes: readonly ArchetypeOption[];
+}
+
+/**
+ * Analyze (MAPE-K): policy per provider and the archetypes every authorised provider allows.
+ * Pure: reads only the snapshot and the request.
+ */
+export function analyze(k: KnowledgeSnapshot, req: DataRequest): Analysis {
+  const m = k.marketplace;
+  const authorised: ProviderGrant[] = [];
+  const denied: Denial[] = [];
+  for (const provider of new Set(req.providers)) {
+    const verdict = checkProvider(m, req, provider);
+    if (isDenial(verdict)) denied.push(verdict);
+    else authorised.push(verdict);
+  }
+  const stewards = authorised.map((g) => g.steward);
+
+  const archetypes = Object.entries(m.archetypes).map(([name, archetype]): ArchetypeOption => {
+    const base = { archetype: name, weight: archetype.weight, computeAt: archetype.computeProvider };
+    const infeasible = (reason: string, ttps: readonly string[] = []) => ({ ...base, feasible: false, reason, ttps });
+    if (authorised.length === 0) return infeasible('no provider is authorised');
+    const refusing = authorised.filter((g) => !g.archetypes.includes(name)).map((g) => g.steward);
+    if (refusing.length > 0) return infeasible(`not allowed by ${refusing.join(', ')}`);
+    const ttps =
+      archetype.computeProvider === 'other'
+        ? Object.keys(m.computeProviders).filter((c) => authorised.every((g) => g.computeProviders.includes(c)))
+        : [];
+    if (archetype.computeProvider === 'other' && ttps.length === 0) {
+      return infeasible(`no trusted third party is allowed by all of ${stewards.join(', ')}`);
+    }
+    const chains = buildChains(m, req, name, stewards, ttps[0]);
+    if (!chains.ok) return infeasible(chains.reason, ttps);
+    return { ...base, feasible: true, reason: `allowed by ${stewards.join(', ')}`, ttps };
+  });
+
+  return { request: req, policyRevision: m.revision, authorised, denied, archetypes };
+}

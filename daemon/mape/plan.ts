@@ -1,0 +1,116 @@
+import type { AlgorithmName } from '../../knowledge/catalog.js';
+import { algorithms } from '../../knowledge/catalog.js';
+import type { DecisionExplanation } from '../../knowledge/decision.js';
+import type { KnowledgeSnapshot } from '../../knowledge/knowledge-snapshot.js';
+import type { Marketplace } from '../../knowledge/marketplace/load-marketplace.js';
+import { tableFile } from '../../knowledge/marketplace/load-marketplace.js';
+import type { JobSpec, TableSource } from '../../knowledge/ports/job-runner.js';
+import type { Analysis } from './analyze.js';
+import type { PartyChain } from './chain.js';
+import { buildChains } from './chain.js';
+import type { ProviderGrant } from './policy.js';
+import type { Strategy } from './strategies/strategy.js';
+
+export type Plan =
+  | {
+      readonly kind: 'deny';
+      readonly reason: 'NO_AUTHORISED_PROVIDER' | 'NO_FEASIBLE_ARCHETYPE';
+      readonly message: string;
+      readonly explanation: DecisionExplanation;
+    }
+  | {
+      readonly kind: 'deploy';
+      readonly archetype: string;
+      readonly ttp?: string;
+      readonly jobs: readonly JobSpec[];
+      readonly explanation: DecisionExplanation;
+    };
+
+/**
+ * Plan (MAPE-K): the strategy ranks the feasible archetypes; the choice becomes one job per party
+ * with its chain, its tables and its wiring. Pure.
+ */
+export function plan(k: KnowledgeSnapshot, a: Analysis, strategy: Strategy): Plan {
+  const m = k.marketplace;
+  const ranking = strategy.rank(k, a);
+  const explain = (reason: string, chains: readonly PartyChain[] = []): DecisionExplanation => ({
+    strategy: strategy.name,
+    policyRevision: a.policyRevision,
+    candidates: ranking.candidates,
+    choice: ranking.choice,
+    reason,
+    chains: chains.map(({ party, role, services, notes }) => ({ party, role, services, notes })),
+  });
+  if (a.authorised.length === 0) {
+    const message = 'No data provider authorises this request.';
+    return { kind: 'deny', reason: 'NO_AUTHORISED_PROVIDER', message, explanation: explain(message) };
+  }
+  if (ranking.choice === null) {
+    return { kind: 'deny', reason: 'NO_FEASIBLE_ARCHETYPE', message: ranking.reason, explanation: explain(ranking.reason) };
+  }
+  const { archetype, ttp } = ranking.choice;
+  const chains = buildChains(m, a.request, archetype, a.authorised.map((g) => g.steward), ttp);
+  if (!chains.ok) {
+    const message = `${archetype} cannot run: ${chains.reason}`;
+    return { kind: 'deny', reason: 'NO_FEASIBLE_ARCHETYPE', message, explanation: explain(message) };
+  }
+  const jobs = jobsFor(m, a, chains.chains, ttp);
+  return { kind: 'deploy', archetype, ...(ttp === undefined ? {} : { ttp }), jobs, explanation: explain(ranking.reason, chains.chains) };
+}
+
+function jobsFor(m: Marketplace, a: Analysis, chains: readonly PartyChain[], ttp: string | undefined): JobSpec[] {
+  const req = a.request;
+  const ttpChain = chains.find((c) => c.partyKind === 'computeProvider');
+  const stewards = chains.filter((c) => c.partyKind === 'dataSteward').map((c) => c.party);
+  const request = { type: req.type, query: req.query, algorithm: req.algorithm, options: req.options, requester: req.requester };
+  const minimised = ttpChain === undefined ? undefined : columnsTheTtpNeeds(ttpChain.services, req.algorithm);
+  return chains.map((chain): JobSpec => {
+    const common = { name: jobName(req.id, chain.party), requestId: req.id, party: chain.party, services: chain.services, request };
+    if (chain.partyKind === 'computeProvider') {
+      const streams = chain.services.includes('sql-aggregate') ? 1 : stewards.length;
+      return { ...common, partyKind: 'computeProvider', tables: [], sensitiveColumns: [], inputs: stewards, output: { to: 'requester', streams } };
+    }
+    const grant = a.authorised.find((g) => g.steward === chain.party) as ProviderGrant;
+    return {
+      ...common,
+      partyKind: 'dataSteward',
+      ...stewardData(m, grant),
+      inputs: [],
+      output: ttp === undefined ? { to: 'requester', streams: 1 } : { to: 'party', party: ttp },
+      ...(minimised === undefined ? {} : { outputColumns: minimised }),
+    };
+  });
+}
+
+/**
+ * The columns a TTP's chain reads, when it is only aggregation followed by an algorithm that
+ * names its columns; otherwise undefined (send everything).
+ */
+function columnsTheTtpNeeds(services: readonly string[], algorithm: AlgorithmName): readonly string[] | undefined {
+  const at = services.indexOf('sql-algorithm');
+  if (at < 0 || !services.slice(0, at).every((s) => s === 'sql-aggregate')) return undefined;
+  return algorithms[algorithm].requiredColumns;
+}
+
+function stewardData(m: Marketplace, grant: ProviderGrant): { tables: TableSource[]; sensitiveColumns: string[] } {
+  const steward = m.dataStewards[grant.steward];
+  const tables: TableSource[] = [];
+  const sensitive = new Set<string>();
+  for (const name of grant.datasets) {
+    const dataset = m.datasets[name];
+    const held = steward?.datasets[name];
+    if (dataset === undefined || held === undefined) continue;
+    for (const [table, file] of Object.entries(held.tables)) {
+      tables.push({ name: table, file: tableFile(m, file), format: dataset.format, delimiter: dataset.delimiter });
+    }
+    for (const columns of [...Object.values(dataset.sensitiveColumns), ...Object.values(held.sensitiveColumns)]) {
+      for (const c of columns) sensitive.add(c);
+    }
+  }
+  return { tables, sensitiveColumns: [...sensitive] };
+}
+
+/** A DNS-1123 label, so the same name works for a local process and a Kubernetes Job. */
+export function jobName(requestId: string, party: string): string {
+  return `${requestId}-${party}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
+}

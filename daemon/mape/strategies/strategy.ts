@@ -1,0 +1,24 @@
+import type { CandidateExplanation } from '../../../knowledge/decision.js';
+import type { KnowledgeSnapshot } from '../../../knowledge/knowledge-snapshot.js';
+import type { Analysis } from '../analyze.js';
+
+export interface StrategyChoice {
+  readonly archetype: string;
+  readonly ttp?: string;
+}
+
+/** Every candidate explained, best first, and the choice (null when nothing is feasible). */
+export interface Ranking {
+  readonly candidates: readonly CandidateExplanation[];
+  readonly choice: StrategyChoice | null;
+  readonly reason: string;
+}
+
+/**
+ * An archetype strategy (DESIGN §5): a pure function of the snapshot and the analysis. Policy has
+ * already removed what is not allowed; a strategy only ranks feasible candidates.
+ */
+export interface Strategy {
+  readonly name: string;
+  rank(k: KnowledgeSnapshot, a: Analysis): Ranking;
+}

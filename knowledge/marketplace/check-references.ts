@@ -1,0 +1,87 @@
+import type { Problem } from '../problems.js';
+import { formatPath } from '../problems.js';
+import { isBuiltInService } from '../catalog.js';
+import type { MarketplaceConfig } from './marketplace-schema.js';
+import { topologicalOrder } from './service-graph.js';
+
+/**
+ * Every reference between parts of a structurally valid config that points nowhere, every
+ * dataset a steward holds without all its tables, and every cycle among microservices. Returns all
+ * problems at once, each with its path.
+ */
+export function checkReferences(config: MarketplaceConfig): Problem[] {
+  const problems: Problem[] = [];
+  const report = (path: PropertyKey[], message: string) => problems.push({ path: formatPath(path), message });
+  const expectKnown = (path: PropertyKey[], value: string, kind: string, known: Record<string, unknown>) => {
+    if (!Object.hasOwn(known, value)) {
+      const list = Object.keys(known);
+      report(path, `unknown ${kind} "${value}"${list.length > 0 ? ` (known: ${list.join(', ')})` : ''}`);
+    }
+  };
+  const eachKnown = (path: PropertyKey[], values: readonly string[], kind: string, known: Record<string, unknown>) =>
+    values.forEach((v, i) => expectKnown([...path, i], v, kind, known));
+
+  for (const party of Object.keys(config.computeProviders)) {
+    if (Object.hasOwn(config.dataStewards, party)) {
+      report(['computeProviders', party], `"${party}" is both a data steward and a compute provider; party names must be unique`);
+    }
+  }
+
+  for (const [dsName, ds] of Object.entries(config.datasets)) {
+    for (const table of Object.keys(ds.sensitiveColumns)) {
+      if (!ds.tables.includes(table)) report(['datasets', dsName, 'sensitiveColumns', table], `"${table}" is not a table of dataset ${dsName}`);
+    }
+  }
+
+  for (const [stewardName, steward] of Object.entries(config.dataStewards)) {
+    const at = ['dataStewards', stewardName];
+    eachKnown([...at, 'archetypes'], steward.archetypes, 'archetype', config.archetypes);
+    eachKnown([...at, 'computeProviders'], steward.computeProviders, 'compute provider', config.computeProviders);
+    for (const [dsName, held] of Object.entries(steward.datasets)) {
+      const dataset = config.datasets[dsName];
+      if (dataset === undefined) {
+        expectKnown([...at, 'datasets', dsName], dsName, 'dataset', config.datasets);
+        continue;
+      }
+      for (const table of dataset.tables) {
+        if (!Object.hasOwn(held.tables, table)) report([...at, 'datasets', dsName, 'tables'], `missing a file for table "${table}"`);
+      }
+      for (const table of [...Object.keys(held.tables), ...Object.keys(held.sensitiveColumns)]) {
+        if (!dataset.tables.includes(table)) report([...at, 'datasets', dsName, 'tables', table], `"${table}" is not a table of dataset ${dsName}`);
+      }
+    }
+    for (const [type, services] of Object.entries(steward.mandatedServices)) {
+      expectKnown([...at, 'mandatedServices', type], type, 'request type', config.requestTypes);
+      eachKnown([...at, 'mandatedServices', type], services, 'microservice', config.microservices);
+    }
+    for (const [requester, relation] of Object.entries(steward.relations)) {
+      const rel = [...at, 'relations', requester];
+      eachKnown([...rel, 'requestTypes'], relation.requestTypes, 'request type', config.requestTypes);
+      eachKnown([...rel, 'datasets'], relation.datasets, 'dataset', config.datasets);
+      eachKnown([...rel, 'allowedArchetypes'], relation.allowedArchetypes, 'archetype', config.archetypes);
+      eachKnown([...rel, 'allowedComputeProviders'], relation.allowedComputeProviders, 'compute provider', config.computeProviders);
+    }
+  }
+
+  for (const [serviceName, service] of Object.entries(config.microservices)) {
+    const at = ['microservices', serviceName];
+    if (!isBuiltInService(serviceName)) report(at, `microservice "${serviceName}" has no implementation in this build`);
+    eachKnown([...at, 'allowedOutputs'], service.allowedOutputs, 'microservice', config.microservices);
+    eachKnown([...at, 'invalidArchetypes'], service.invalidArchetypes, 'archetype', config.archetypes);
+  }
+
+  for (const [typeName, type] of Object.entries(config.requestTypes)) {
+    const at = ['requestTypes', typeName];
+    eachKnown([...at, 'requiredServices'], type.requiredServices, 'microservice', config.microservices);
+    for (const service of Object.keys(type.optionalServices)) {
+      expectKnown([...at, 'optionalServices', service], service, 'microservice', config.microservices);
+    }
+  }
+
+  const serviceNames = Object.keys(config.microservices);
+  const ordered = topologicalOrder(serviceNames, (s) => config.microservices[s]?.allowedOutputs ?? []);
+  if (ordered.kind === 'cycle') {
+    report(['microservices', ordered.cycle[0] ?? ''], `allowedOutputs form a cycle: ${ordered.cycle.join(' → ')}`);
+  }
+  return problems;
+}

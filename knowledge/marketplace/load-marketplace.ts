@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import type { Problem } from '../problems.js';
+import { problemsFromZod } from '../problems.js';
+import { checkReferences } from './check-references.js';
+import type { MarketplaceConfig } from './marketplace-schema.js';
+import { marketplaceSchema } from './marketplace-schema.js';
+
+/** A validated marketplace, ready for analyze and plan. */
+export interface Marketplace extends MarketplaceConfig {
+  /** Changes whenever any part of the config changes: decisions record it. */
+  readonly revision: string;
+  /** Directory that relative table files resolve against. */
+  readonly dataDir: string;
+}
+
+export type MarketplaceResult =
+  | { readonly ok: true; readonly marketplace: Marketplace }
+  | { readonly ok: false; readonly problems: readonly Problem[] };
+
+/**
+ * Validates a parsed config (YAML or JSON value): structure first, then every reference. Reports
+ * all problems at once. Pure: reads no files.
+ */
+export function validateMarketplace(value: unknown, dataDir: string): MarketplaceResult {
+  const parsed = marketplaceSchema.safeParse(value);
+  if (!parsed.success) return { ok: false, problems: problemsFromZod(parsed.error) };
+  const problems = checkReferences(parsed.data);
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, marketplace: { ...parsed.data, revision: revisionOf(parsed.data), dataDir: path.resolve(dataDir) } };
+}
+
+/** Parses YAML (JSON is YAML too) and validates it; syntax errors are problems with line numbers. */
+export function parseMarketplace(text: string, dataDir: string): MarketplaceResult {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return { ok: false, problems: doc.errors.map((e) => ({ path: '(yaml)', message: e.message.replace(/\s+/g, ' ').trim() })) };
+  }
+  return validateMarketplace(doc.toJS(), dataDir);
+}
+
+/**
+ * Loads a marketplace file. Table files resolve against `dataDir` when given, else against the
+ * config file's directory.
+ */
+export async function loadMarketplaceFile(file: string, dataDir?: string): Promise<MarketplaceResult> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    return { ok: false, problems: [{ path: '(file)', message: `cannot read ${file}: ${(error as Error).message}` }] };
+  }
+  return parseMarketplace(text, dataDir ?? path.dirname(path.resolve(file)));
+}
+
+/** Absolute path of a steward's table file. */
+export function tableFile(marketplace: Marketplace, file: string): string {
+  return path.resolve(marketplace.dataDir, file);
+}
+
+function revisionOf(config: MarketplaceConfig): string {
+  return createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, 12);
+}
+
+/** JSON with object keys sorted, so equal configs hash equally whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,53 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { TableSource } from '../../knowledge/ports/job-runner.js';
+import { loadCsvTable, sqlString } from './load-csv-table.js';
+
+/** A job's private DuckDB database: the steward's permitted tables and nothing else. */
+export interface Workspace {
+  readonly db: DuckDBConnection;
+  close(): void;
+}
+
+export interface WorkspaceOptions {
+  /** Where DuckDB may spill; a directory the job runner removes when the job ends. */
+  readonly tempDir?: string;
+  /** @default DuckDB's choice (the number of cores) */
+  readonly threads?: number;
+  /** DuckDB memory limit such as '2GB'. @default DuckDB's (80 % of RAM) */
+  readonly memoryLimit?: string;
+}
+
+/** Creates the database engine; done before a job is assigned, so a warm process is ready at once. */
+export async function createEngine(opts: WorkspaceOptions = {}): Promise<DuckDBInstance> {
+  return DuckDBInstance.create(':memory:', {
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+    ...(opts.threads === undefined ? {} : { threads: String(opts.threads) }),
+    ...(opts.memoryLimit === undefined ? {} : { memory_limit: opts.memoryLimit }),
+  });
+}
+
+/**
+ * Loads the job's tables, then closes every door: no file, network, extension or setting is
+ * reachable from SQL afterwards (`read_csv('/etc/passwd')`, COPY, ATTACH, INSTALL all fail).
+ */
+export async function openWorkspace(
+  engine: DuckDBInstance,
+  tables: readonly TableSource[],
+  opts: WorkspaceOptions = {},
+): Promise<Workspace> {
+  const db = await engine.connect();
+  try {
+    if (opts.tempDir !== undefined) await db.run(`SET temp_directory = ${sqlString(opts.tempDir)}`);
+    else await db.run(`SET temp_directory = ''`);
+    // One connection runs one statement at a time; DuckDB parallelises each CSV read itself.
+    for (const table of tables) await loadCsvTable(db, table);
+    await db.run('SET enable_external_access = false');
+    await db.run('SET lock_configuration = true');
+  } catch (error) {
+    db.closeSync();
+    throw error;
+  }
+  return { db, close: () => db.closeSync() };
+}
