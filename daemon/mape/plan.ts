@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AlgorithmName } from '../../knowledge/catalog.js';
 import { algorithms } from '../../knowledge/catalog.js';
 import type { DecisionExplanation } from '../../knowledge/decision.js';
@@ -9,7 +10,7 @@ import type { Analysis } from './analyze.js';
 import type { PartyChain } from './chain.js';
 import { buildChains } from './chain.js';
 import type { ProviderGrant } from './policy.js';
-import type { Strategy } from './strategies/strategy.js';
+import type { Strategy, StrategyChoice } from './strategies/strategy.js';
 
 export type Plan =
   | {
@@ -49,6 +50,10 @@ export function plan(k: KnowledgeSnapshot, a: Analysis, strategy: Strategy): Pla
     return { kind: 'deny', reason: 'NO_FEASIBLE_ARCHETYPE', message: ranking.reason, explanation: explain(ranking.reason) };
   }
   const { archetype, ttp } = ranking.choice;
+  if (!allowedByAnalysis(a, ranking.choice)) {
+    const message = `strategy ${strategy.name} chose ${archetype}${ttp === undefined ? '' : ` at ${ttp}`}, which policy or feasibility rules out`;
+    return { kind: 'deny', reason: 'NO_FEASIBLE_ARCHETYPE', message, explanation: explain(message) };
+  }
   const chains = buildChains(m, a.request, archetype, a.authorised.map((g) => g.steward), ttp);
   if (!chains.ok) {
     const message = `${archetype} cannot run: ${chains.reason}`;
@@ -56,6 +61,16 @@ export function plan(k: KnowledgeSnapshot, a: Analysis, strategy: Strategy): Pla
   }
   const jobs = jobsFor(m, a, chains.chains, ttp);
   return { kind: 'deploy', archetype, ...(ttp === undefined ? {} : { ttp }), jobs, explanation: explain(ranking.reason, chains.chains) };
+}
+
+/**
+ * Policy is a hard constraint (DESIGN §5): whatever a strategy returns, only a feasible option of
+ * the analysis runs, with one of its TTPs when it computes at a TTP and none otherwise.
+ */
+function allowedByAnalysis(a: Analysis, choice: StrategyChoice): boolean {
+  const option = a.archetypes.find((o) => o.archetype === choice.archetype && o.feasible);
+  if (option === undefined) return false;
+  return option.computeAt === 'other' ? choice.ttp !== undefined && option.ttps.includes(choice.ttp) : choice.ttp === undefined;
 }
 
 function jobsFor(m: Marketplace, a: Analysis, chains: readonly PartyChain[], ttp: string | undefined): JobSpec[] {
@@ -110,7 +125,14 @@ function stewardData(m: Marketplace, grant: ProviderGrant): { tables: TableSourc
   return { tables, sensitiveColumns: [...sensitive] };
 }
 
-/** A DNS-1123 label, so the same name works for a local process and a Kubernetes Job. */
+/**
+ * A DNS-1123 label, so the same name works for a local process and a Kubernetes Job. A name past
+ * 63 characters is cut and ends in a hash of request id and party, so it stays unique per request
+ * and party (cutting alone gave every party of a long request id the same name).
+ */
 export function jobName(requestId: string, party: string): string {
-  return `${requestId}-${party}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
+  const name = `${requestId}-${party}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  if (name.length <= 63) return name;
+  const digest = createHash('sha256').update(JSON.stringify([requestId, party])).digest('hex').slice(0, 8);
+  return `${name.slice(0, 54).replace(/-+$/, '')}-${digest}`;
 }

@@ -1,6 +1,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { TableSource } from '../../knowledge/ports/job-runner.js';
+import { DynamosError } from '../../knowledge/errors.js';
 import { loadCsvTable, sqlString } from './load-csv-table.js';
 
 /** A job's private DuckDB database: the steward's permitted tables and nothing else. */
@@ -39,6 +40,7 @@ export async function openWorkspace(
 ): Promise<Workspace> {
   const db = await engine.connect();
   try {
+    await requireFreshEngine(db);
     if (opts.tempDir !== undefined) await db.run(`SET temp_directory = ${sqlString(opts.tempDir)}`);
     else await db.run(`SET temp_directory = ''`);
     // One connection runs one statement at a time; DuckDB parallelises each CSV read itself.
@@ -50,4 +52,18 @@ export async function openWorkspace(
     throw error;
   }
   return { db, close: () => db.closeSync() };
+}
+
+/**
+ * The lock is engine-wide: an engine serves one workspace, one job. A second workspace on the
+ * same engine would fail on its first setting with DuckDB's puzzling "configuration has been
+ * locked"; say what went wrong instead.
+ */
+async function requireFreshEngine(db: DuckDBConnection): Promise<void> {
+  const reader = await db.runAndReadAll(`SELECT current_setting('lock_configuration')::VARCHAR`);
+  if (reader.getRowsJS()[0]?.[0] === 'true') {
+    throw new DynamosError('INTERNAL', 'this DuckDB engine already serves a locked workspace; create a fresh engine (createEngine) per job', {
+      retryable: false,
+    });
+  }
 }

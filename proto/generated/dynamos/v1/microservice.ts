@@ -73,9 +73,13 @@ export interface StreamHeader {
   request?:
     | RequestEnvelope
     | undefined;
-  /** The party whose data this stream carries (a data steward, or a TTP's combined result). */
+  /** The party that produced this stream (a data steward, or the TTP that computed on it). */
   sourceParty: string;
   columns: ColumnSchema[];
+  /** The secret the receiving sidecar handed out for this link; a stream without it is refused. */
+  streamToken: string;
+  /** Whose data the stream holds: one steward, or every steward a TTP combined. */
+  providers: string[];
 }
 
 export interface Column {
@@ -405,7 +409,7 @@ export const ColumnSchema: MessageFns<ColumnSchema> = {
 };
 
 function createBaseStreamHeader(): StreamHeader {
-  return { request: undefined, sourceParty: "", columns: [] };
+  return { request: undefined, sourceParty: "", columns: [], streamToken: "", providers: [] };
 }
 
 export const StreamHeader: MessageFns<StreamHeader> = {
@@ -418,6 +422,12 @@ export const StreamHeader: MessageFns<StreamHeader> = {
     }
     for (const v of message.columns) {
       ColumnSchema.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.streamToken !== "") {
+      writer.uint32(34).string(message.streamToken);
+    }
+    for (const v of message.providers) {
+      writer.uint32(42).string(v!);
     }
     return writer;
   },
@@ -457,6 +467,22 @@ export const StreamHeader: MessageFns<StreamHeader> = {
             }
 
             message.columns.push(ColumnSchema.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.streamToken = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.providers.push(reader.string());
             continue;
           }
         }

@@ -1,0 +1,90 @@
+import { StatementType } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBExtractedStatements, DuckDBPreparedStatement } from '@duckdb/node-api';
+import { DynamosError } from '../../knowledge/errors.js';
+import { duckdbMessage } from '../workspace/table-columns.js';
+
+/**
+ * Keywords a read-only query may start with. DuckDB types PRAGMA calls such as `PRAGMA version`
+ * as SELECT too; they cannot be nested in a query, so they are refused by name.
+ */
+const selectKeywords: ReadonlySet<string> = new Set([
+  'SELECT',
+  'WITH',
+  'FROM',
+  'VALUES',
+  'TABLE',
+  'PIVOT',
+  'UNPIVOT',
+  'SUMMARIZE',
+  'DESCRIBE',
+  'SHOW',
+]);
+
+/**
+ * Checks that `query` is exactly one SELECT statement and prepares it (which binds it: tables
+ * and columns exist). Nothing of the query runs here.
+ *
+ * @throws DynamosError QUERY_REJECTED when the text is empty, holds several statements, is not a
+ *   SELECT, or reaches a file (the workspace refuses external access); QUERY_FAILED when DuckDB
+ *   cannot parse or bind it, with DuckDB's first line.
+ */
+export async function prepareSelect(db: DuckDBConnection, query: string): Promise<DuckDBPreparedStatement> {
+  const extracted = await extractStatements(db, query);
+  const count = extracted.count;
+  if (count !== 1) throw rejected(`expected exactly one SELECT statement, found ${count} statements`, 'multiple');
+  const keyword = leadingKeyword(query);
+  if (!selectKeywords.has(keyword)) {
+    throw rejected(`expected one SELECT statement, found ${keyword === '' ? 'an unrecognised' : withArticle(keyword)} statement`, keyword);
+  }
+  let prepared: DuckDBPreparedStatement;
+  try {
+    prepared = await extracted.prepare(0);
+  } catch (error) {
+    throw queryError(error);
+  }
+  if (prepared.statementType !== StatementType.SELECT) {
+    const found = StatementType[prepared.statementType] ?? String(prepared.statementType);
+    prepared.destroySync();
+    throw rejected(`expected one SELECT statement, found ${withArticle(found)} statement`, found);
+  }
+  return prepared;
+}
+
+async function extractStatements(db: DuckDBConnection, query: string): Promise<DuckDBExtractedStatements> {
+  try {
+    return await db.extractStatements(query);
+  } catch (error) {
+    const message = duckdbMessage(error);
+    const parserPrefix = 'Failed to extract statements: ';
+    if (message.startsWith(parserPrefix)) throw failed(message.slice(parserPrefix.length), error);
+    // DuckDB reports text without any statement (empty, only comments) as a bare native error.
+    throw rejected('the query holds no statement', 'none', error);
+  }
+}
+
+/** Maps a DuckDB error of a query: refused file access is a rejection, the rest a failure. */
+export function queryError(error: unknown): DynamosError {
+  const message = duckdbMessage(error);
+  if (message.startsWith('Permission Error')) {
+    return rejected(`the query reaches outside the steward's tables: ${message}`, 'external access', error);
+  }
+  return failed(message, error);
+}
+
+/** The statement's first word in upper case, after comments, white space and opening brackets. */
+export function leadingKeyword(query: string): string {
+  const rest = query.replace(/^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/|\()*/, '');
+  return /^[A-Za-z_]+/.exec(rest)?.[0]?.toUpperCase() ?? '';
+}
+
+function withArticle(word: string): string {
+  return `${/^[AEIOU]/.test(word) ? 'an' : 'a'} ${word}`;
+}
+
+function rejected(message: string, found: string, cause?: unknown): DynamosError {
+  return new DynamosError('QUERY_REJECTED', message, { retryable: false, cause, details: { found } });
+}
+
+function failed(message: string, cause: unknown): DynamosError {
+  return new DynamosError('QUERY_FAILED', message, { retryable: false, cause });
+}

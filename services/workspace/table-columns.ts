@@ -1,0 +1,73 @@
+import { DuckDBTypeId } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { sqlIdentifier } from './load-csv-table.js';
+
+/** One column of a job table, as services need it to build SQL. */
+export interface TableColumn {
+  readonly name: string;
+  readonly typeId: DuckDBTypeId;
+  /** DuckDB's SQL spelling of the type, e.g. `BIGINT`, `DECIMAL(10,2)`. */
+  readonly type: string;
+}
+
+/** The columns of a table of the job's database, in table order. */
+export async function tableColumns(db: DuckDBConnection, table: string): Promise<TableColumn[]> {
+  const prepared = await db.prepare(`SELECT * FROM ${sqlIdentifier(table)} LIMIT 0`);
+  try {
+    return Array.from({ length: prepared.columnCount }, (_, i) => ({
+      name: prepared.columnName(i),
+      typeId: prepared.columnTypeId(i),
+      type: prepared.columnType(i).toString(),
+    }));
+  } finally {
+    prepared.destroySync();
+  }
+}
+
+const integerTypes: ReadonlySet<DuckDBTypeId> = new Set([
+  DuckDBTypeId.TINYINT,
+  DuckDBTypeId.SMALLINT,
+  DuckDBTypeId.INTEGER,
+  DuckDBTypeId.BIGINT,
+  DuckDBTypeId.HUGEINT,
+  DuckDBTypeId.UTINYINT,
+  DuckDBTypeId.USMALLINT,
+  DuckDBTypeId.UINTEGER,
+  DuckDBTypeId.UBIGINT,
+  DuckDBTypeId.UHUGEINT,
+]);
+
+const numericTypes: ReadonlySet<DuckDBTypeId> = new Set([...integerTypes, DuckDBTypeId.FLOAT, DuckDBTypeId.DOUBLE, DuckDBTypeId.DECIMAL]);
+
+const dateTypes: ReadonlySet<DuckDBTypeId> = new Set([
+  DuckDBTypeId.DATE,
+  DuckDBTypeId.TIMESTAMP,
+  DuckDBTypeId.TIMESTAMP_S,
+  DuckDBTypeId.TIMESTAMP_MS,
+  DuckDBTypeId.TIMESTAMP_NS,
+  DuckDBTypeId.TIMESTAMP_TZ,
+]);
+
+export function isIntegerType(typeId: DuckDBTypeId): boolean {
+  return integerTypes.has(typeId);
+}
+
+/** Integers, floating point and decimals. */
+export function isNumericType(typeId: DuckDBTypeId): boolean {
+  return numericTypes.has(typeId);
+}
+
+/** Dates and timestamps of every precision, with or without time zone. */
+export function isDateType(typeId: DuckDBTypeId): boolean {
+  return dateTypes.has(typeId);
+}
+
+export function isTextType(typeId: DuckDBTypeId): boolean {
+  return typeId === DuckDBTypeId.VARCHAR;
+}
+
+/** The first line of a DuckDB error, which names its kind and cause (`Binder Error: ...`). */
+export function duckdbMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0] ?? message;
+}

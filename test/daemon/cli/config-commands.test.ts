@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { exampleMarketplaceFile, repoRoot, requireSharedDatasets } from '../../support/fixtures.js';
+
+interface Run {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly out: string[];
+  readonly err: string[];
+}
+
+/** Runs `dynamos ...args` as a user would, from the repository root. */
+function dynamos(...args: string[]): Run {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'daemon/main.ts', ...args], { cwd: repoRoot, encoding: 'utf8' });
+  const lines = (text: string) => text.split('\n').filter((line) => line !== '');
+  return { status: run.status, stdout: run.stdout, out: lines(run.stdout), err: lines(run.stderr) };
+}
+
+describe('dynamos check-config', () => {
+  let tmp: string;
+  before(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'dynamos-cli-'));
+  });
+  after(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('summarises the example and exits 0', () => {
+    const run = dynamos('check-config', exampleMarketplaceFile);
+    assert.equal(run.status, 0, run.err.join('\n'));
+    assert.match(run.out[0] ?? '', /^marketplace example, revision [0-9a-f]{12}: valid$/);
+    assert.equal(run.out[1], '3 data stewards, 2 compute providers (TTPs), 2 relations');
+    assert.deepEqual(run.err, []);
+  });
+
+  it('prints every problem as "path: message" on stderr and exits 2', async () => {
+    const text = (await readFile(exampleMarketplaceFile, 'utf8'))
+      .replace('weight: 100', 'weight: heavy')
+      .replace('requiredServices: [sql-query, sql-algorithm]', 'requiredServices: [sql-query, sql-algorithm]\n    extra: true');
+    const file = path.join(tmp, 'broken.yaml');
+    await writeFile(file, text);
+    const run = dynamos('check-config', file);
+    assert.equal(run.status, 2);
+    assert.deepEqual(run.out, []);
+    assert.deepEqual(run.err, [
+      'archetypes.computeToData.weight: Invalid input: expected number, received string',
+      'requestTypes.sqlDataRequest.extra: unknown key',
+    ]);
+  });
+
+  it('checks that every table file exists when given a data directory', () => {
+    const run = dynamos('check-config', exampleMarketplaceFile, '--data-dir', tmp);
+    assert.equal(run.status, 2);
+    assert.equal(run.err.length, 6);
+    assert.equal(run.err[0], `dataStewards.UVA.datasets.wageGap.tables.Personen: table file ${path.join(tmp, 'UVA/Personen.csv')} does not exist`);
+  });
+
+  it('exits 2 on a YAML syntax error, naming the line', async () => {
+    const file = path.join(tmp, 'syntax.yaml');
+    await writeFile(file, 'version: 1\narchetypes: [computeToData\n');
+    const run = dynamos('check-config', file);
+    assert.equal(run.status, 2);
+    assert.equal(run.err.length, 1);
+    assert.match(run.err[0] ?? '', /^\(yaml\): .* at line 3, column 1$/);
+  });
+});
+
+describe('dynamos import-dynamos', () => {
+  let shared: string;
+  let tmp: string;
+  before(async function () {
+    shared = requireSharedDatasets(this);
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'dynamos-cli-'));
+  });
+  after(async () => {
+    if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('prints YAML that check-config accepts, with the original table files on disk', async () => {
+    const imported = dynamos('import-dynamos', path.join(shared, 'etcd_launch_files'), '--data-dir', shared);
+    assert.equal(imported.status, 0, imported.err.join('\n'));
+    assert.match(imported.out[0] ?? '', /^# Imported by `dynamos import-dynamos` from the original DYNAMOS configuration/);
+    assert.equal(imported.err.filter((line) => line.includes('"reproducableScience"')).length, 2);
+    const file = path.join(tmp, 'imported.yaml');
+    await writeFile(file, imported.stdout);
+    const checked = dynamos('check-config', file, '--data-dir', shared);
+    assert.equal(checked.status, 0, checked.err.join('\n'));
+    assert.deepEqual(checked.out.slice(1), ['3 data stewards, 2 compute providers (TTPs), 2 relations', `every table file is present in ${path.resolve(shared)}`]);
+  });
+
+  it('writes the YAML to --out, warnings still on stderr', async () => {
+    const file = path.join(tmp, 'out.yaml');
+    const run = dynamos('import-dynamos', path.join(shared, 'etcd_launch_files'), '--out', file);
+    assert.equal(run.status, 0);
+    assert.deepEqual(run.out, []);
+    assert.equal(run.err.at(-1), `wrote ${file}`);
+    assert.ok(run.err.every((line, i, all) => i === all.length - 1 || line.startsWith('warning: ')));
+    assert.match(await readFile(file, 'utf8'), /^# Imported by/);
+  });
+
+  it('exits 2 with the file and JSON path when the original JSON is broken', async () => {
+    const dir = path.join(tmp, 'broken');
+    await cp(path.join(shared, 'etcd_launch_files'), dir, { recursive: true });
+    const archetypes = JSON.parse(await readFile(path.join(dir, 'archetype.json'), 'utf8'));
+    archetypes[1].computeProvider = 'thirdParty';
+    await writeFile(path.join(dir, 'archetype.json'), JSON.stringify(archetypes));
+    const run = dynamos('import-dynamos', dir);
+    assert.equal(run.status, 2);
+    assert.deepEqual(run.out, []);
+    assert.deepEqual(run.err, ['archetype.json[1].computeProvider: Invalid option: expected one of "dataProvider"|"other"']);
+  });
+});
