@@ -28,6 +28,10 @@ export function checkReferences(config: MarketplaceConfig): Problem[] {
   }
 
   for (const [dsName, ds] of Object.entries(config.datasets)) {
+    ds.tables.forEach((table, i) => {
+      const first = ds.tables.findIndex((t) => t.toLowerCase() === table.toLowerCase());
+      if (first < i) report(['datasets', dsName, 'tables', i], `table "${table}" repeats "${ds.tables[first]}" (table names are case-insensitive in SQL)`);
+    });
     for (const table of Object.keys(ds.sensitiveColumns)) {
       if (!ds.tables.includes(table)) report(['datasets', dsName, 'sensitiveColumns', table], `"${table}" is not a table of dataset ${dsName}`);
     }
@@ -38,7 +42,7 @@ export function checkReferences(config: MarketplaceConfig): Problem[] {
     eachKnown([...at, 'archetypes'], steward.archetypes, 'archetype', config.archetypes);
     eachKnown([...at, 'computeProviders'], steward.computeProviders, 'compute provider', config.computeProviders);
     for (const [dsName, held] of Object.entries(steward.datasets)) {
-      const dataset = config.datasets[dsName];
+      const dataset = own(config.datasets, dsName);
       if (dataset === undefined) {
         expectKnown([...at, 'datasets', dsName], dsName, 'dataset', config.datasets);
         continue;
@@ -46,10 +50,13 @@ export function checkReferences(config: MarketplaceConfig): Problem[] {
       for (const table of dataset.tables) {
         if (!Object.hasOwn(held.tables, table)) report([...at, 'datasets', dsName, 'tables'], `missing a file for table "${table}"`);
       }
-      for (const table of [...Object.keys(held.tables), ...Object.keys(held.sensitiveColumns)]) {
-        if (!dataset.tables.includes(table)) report([...at, 'datasets', dsName, 'tables', table], `"${table}" is not a table of dataset ${dsName}`);
+      for (const part of ['tables', 'sensitiveColumns'] as const) {
+        for (const table of Object.keys(held[part])) {
+          if (!dataset.tables.includes(table)) report([...at, 'datasets', dsName, part, table], `"${table}" is not a table of dataset ${dsName}`);
+        }
       }
     }
+    checkTableNamesDistinct(config, stewardName, report);
     for (const [type, services] of Object.entries(steward.mandatedServices)) {
       expectKnown([...at, 'mandatedServices', type], type, 'request type', config.requestTypes);
       eachKnown([...at, 'mandatedServices', type], services, 'microservice', config.microservices);
@@ -84,4 +91,34 @@ export function checkReferences(config: MarketplaceConfig): Problem[] {
     report(['microservices', ordered.cycle[0] ?? ''], `allowedOutputs form a cycle: ${ordered.cycle.join(' → ')}`);
   }
   return problems;
+}
+
+/**
+ * A job loads every table of every dataset its steward holds under the table's own name, so two held
+ * datasets with a table of the same name (SQL names are case-insensitive) could not be told apart.
+ */
+function checkTableNamesDistinct(
+  config: MarketplaceConfig,
+  stewardName: string,
+  report: (path: PropertyKey[], message: string) => void,
+): void {
+  const seen = new Map<string, { dataset: string; table: string }>();
+  for (const dsName of Object.keys(config.dataStewards[stewardName]?.datasets ?? {})) {
+    for (const table of own(config.datasets, dsName)?.tables ?? []) {
+      const key = table.toLowerCase();
+      const earlier = seen.get(key);
+      if (earlier === undefined) seen.set(key, { dataset: dsName, table });
+      else if (earlier.dataset !== dsName) {
+        report(
+          ['dataStewards', stewardName, 'datasets', dsName],
+          `table "${table}" is also in dataset ${earlier.dataset} (as "${earlier.table}"); a job holding both could not tell them apart`,
+        );
+      }
+    }
+  }
+}
+
+/** A record's own entry; a name such as "constructor" must not find Object.prototype's. */
+function own<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
 }

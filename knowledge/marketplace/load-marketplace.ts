@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { Problem } from '../problems.js';
-import { problemsFromZod } from '../problems.js';
+import { formatPath, problemsFromZod } from '../problems.js';
 import { checkReferences } from './check-references.js';
 import type { MarketplaceConfig } from './marketplace-schema.js';
 import { marketplaceSchema } from './marketplace-schema.js';
@@ -26,17 +26,31 @@ export type MarketplaceResult =
  */
 export function validateMarketplace(value: unknown, dataDir: string): MarketplaceResult {
   const parsed = marketplaceSchema.safeParse(value);
-  if (!parsed.success) return { ok: false, problems: problemsFromZod(parsed.error) };
+  const reserved = reservedKeys(value, []);
+  if (!parsed.success) return { ok: false, problems: [...reserved, ...problemsFromZod(parsed.error)] };
+  if (reserved.length > 0) return { ok: false, problems: reserved };
   const problems = checkReferences(parsed.data);
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, marketplace: { ...parsed.data, revision: revisionOf(parsed.data), dataDir: path.resolve(dataDir) } };
+}
+
+/** zod drops a `__proto__` key without a word; as a name it would silently vanish from the policy. */
+export function reservedKeys(value: unknown, at: PropertyKey[], seen = new Set<object>()): Problem[] {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return [];
+  seen.add(value); // YAML aliases can make a value refer to itself
+  return Object.entries(value).flatMap(([key, v]) => [
+    ...(key === '__proto__' ? [{ path: formatPath([...at, key]), message: '"__proto__" is reserved and cannot be a name' }] : []),
+    ...reservedKeys(v, [...at, Array.isArray(value) ? Number(key) : key], seen),
+  ]);
 }
 
 /** Parses YAML (JSON is YAML too) and validates it; syntax errors are problems with line numbers. */
 export function parseMarketplace(text: string, dataDir: string): MarketplaceResult {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    return { ok: false, problems: doc.errors.map((e) => ({ path: '(yaml)', message: e.message.replace(/\s+/g, ' ').trim() })) };
+    // prettyErrors appends a source excerpt on the following lines; the first line holds the message and position.
+    const firstLine = (message: string) => (message.split('\n')[0] ?? message).replace(/:\s*$/, '').trim();
+    return { ok: false, problems: doc.errors.map((e) => ({ path: '(yaml)', message: firstLine(e.message) })) };
   }
   return validateMarketplace(doc.toJS(), dataDir);
 }
@@ -58,6 +72,28 @@ export async function loadMarketplaceFile(file: string, dataDir?: string): Promi
 /** Absolute path of a steward's table file. */
 export function tableFile(marketplace: Marketplace, file: string): string {
   return path.resolve(marketplace.dataDir, file);
+}
+
+/**
+ * Every steward table file that does not exist under the marketplace's data directory, as problems
+ * at the table's path. Separate from validation, which reads no files: data may arrive after the config.
+ */
+export async function missingTableFiles(marketplace: Marketplace): Promise<Problem[]> {
+  const tables = Object.entries(marketplace.dataStewards).flatMap(([steward, s]) =>
+    Object.entries(s.datasets).flatMap(([dataset, held]) =>
+      Object.entries(held.tables).map(([table, file]) => ({ at: ['dataStewards', steward, 'datasets', dataset, 'tables', table], file })),
+    ),
+  );
+  const missing = await Promise.all(tables.map(async ({ at, file }) => {
+    const absolute = tableFile(marketplace, file);
+    try {
+      await access(absolute);
+      return [];
+    } catch {
+      return [{ path: formatPath(at), message: `table file ${absolute} does not exist` }];
+    }
+  }));
+  return missing.flat();
 }
 
 function revisionOf(config: MarketplaceConfig): string {

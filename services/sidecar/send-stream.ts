@@ -5,6 +5,7 @@ import { DynamosError } from '../../knowledge/errors.js';
 import type { ColumnSchema, RequestEnvelope, StreamFrame } from '../../proto/generated/dynamos/v1/microservice.js';
 import type { Artifact, DataSet } from '../microservice.js';
 import { sqlIdentifier } from '../workspace/load-csv-table.js';
+import { asQueryFailure } from '../workspace/table-columns.js';
 import { ChunkAssembler } from './chunk-assembler.js';
 import { wireTypeOf } from './column-types.js';
 import { FrameWriter } from './frame-codec.js';
@@ -54,9 +55,9 @@ export async function sendDataSet(
       bytes += chunk.columns.reduce((s, c) => s + c.values.length + c.offsets.length + c.validity.length, 0);
       await writer.write({ frame: { $case: 'chunk', value: chunk } });
     };
-    const result = await db.stream(select);
+    const result = await db.stream(select).catch((e: unknown) => Promise.reject(asQueryFailure(e)));
     for (;;) {
-      const chunk = await result.fetchChunk();
+      const chunk = await result.fetchChunk().catch((e: unknown) => Promise.reject(asQueryFailure(e)));
       if (chunk === null || chunk.rowCount === 0) break;
       assembler.append(chunk);
       if (assembler.byteSize >= limit || assembler.rowCount % 8 !== 0) await flush();

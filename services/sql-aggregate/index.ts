@@ -32,7 +32,7 @@ export const sqlAggregate: Microservice = {
       return `SELECT ${[provider, ...exprs].join(', ')} FROM ${sqlIdentifier(input.table)}`;
     });
     const table = ctx.newTableName('aggregate');
-    await ctx.db.run(`CREATE TABLE ${sqlIdentifier(table)} AS ${selects.join('\nUNION ALL BY NAME\n')}`);
+    await ctx.db.run(`CREATE VIEW ${sqlIdentifier(table)} AS ${selects.join('\nUNION ALL BY NAME\n')}`);
     const providers = [...new Set(inputs.flatMap((input) => input.providers))];
     return [{ table, providers, artifacts: inputs.flatMap((input) => input.artifacts) }];
   },

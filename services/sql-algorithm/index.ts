@@ -5,7 +5,7 @@ import { DynamosError } from '../../knowledge/errors.js';
 import type { DataSet, Microservice, ServiceContext } from '../microservice.js';
 import { providerColumn } from '../sql-aggregate/index.js';
 import { sqlIdentifier } from '../workspace/load-csv-table.js';
-import { isNumericType, tableColumns } from '../workspace/table-columns.js';
+import { asQueryFailure, isNumericType, tableColumns } from '../workspace/table-columns.js';
 import type { TableColumn } from '../workspace/table-columns.js';
 
 /**
@@ -93,5 +93,9 @@ function requireColumns(columns: readonly TableColumn[], names: readonly string[
 }
 
 async function createTable(db: DuckDBConnection, table: string, select: string): Promise<void> {
-  await db.run(`CREATE TABLE ${sqlIdentifier(table)} AS ${select}`);
+  try {
+    await db.run(`CREATE TABLE ${sqlIdentifier(table)} AS ${select}`);
+  } catch (error) {
+    throw asQueryFailure(error);
+  }
 }

@@ -38,7 +38,7 @@ export const sqlAnonymize: Microservice = {
       }
       const table = ctx.newTableName('anonymize');
       const select = kept.map((c) => `${anonymizedValue(c)} AS ${sqlIdentifier(c.name)}`).join(', ');
-      await ctx.db.run(`CREATE TABLE ${sqlIdentifier(table)} AS SELECT ${select} FROM ${sqlIdentifier(input.table)}`);
+      await ctx.db.run(`CREATE VIEW ${sqlIdentifier(table)} AS SELECT ${select} FROM ${sqlIdentifier(input.table)}`);
       outputs.push({ ...input, table });
     }
     return outputs;

@@ -1,5 +1,7 @@
 import { StatementType } from '@duckdb/node-api';
 import type { DuckDBConnection, DuckDBExtractedStatements, DuckDBPreparedStatement } from '@duckdb/node-api';
+import type { SerializedQuery } from '../../knowledge/query-tables.js';
+import { interpretSerializedQuery } from '../../knowledge/query-tables.js';
 import { DynamosError } from '../../knowledge/errors.js';
 import { duckdbMessage } from '../workspace/table-columns.js';
 
@@ -30,11 +32,15 @@ const selectKeywords: ReadonlySet<string> = new Set([
  */
 export async function prepareSelect(db: DuckDBConnection, query: string): Promise<DuckDBPreparedStatement> {
   const extracted = await extractStatements(db, query);
-  const count = extracted.count;
-  if (count !== 1) throw rejected(`expected exactly one SELECT statement, found ${count} statements`, 'multiple');
+  if (extracted.count !== 1) throw rejected(`expected exactly one SELECT statement, found ${extracted.count} statements`, 'multiple');
+  const parsed = await parseQuery(db, query);
+  if (parsed.kind === 'syntaxError') throw failed(`Parser Error: ${parsed.message}`, undefined);
   const keyword = leadingKeyword(query);
   if (!selectKeywords.has(keyword)) {
     throw rejected(`expected one SELECT statement, found ${keyword === '' ? 'an unrecognised' : withArticle(keyword)} statement`, keyword);
+  }
+  if (parsed.kind === 'notSelect') {
+    throw rejected(`expected one SELECT statement, found a statement that is not a SELECT behind ${keyword}`, keyword);
   }
   let prepared: DuckDBPreparedStatement;
   try {
@@ -60,6 +66,15 @@ async function extractStatements(db: DuckDBConnection, query: string): Promise<D
     // DuckDB reports text without any statement (empty, only comments) as a bare native error.
     throw rejected('the query holds no statement', 'none', error);
   }
+}
+
+/**
+ * DuckDB's parser alone (no binding), so a statement is classified by what it is, not by
+ * whether the tables it names could take it.
+ */
+async function parseQuery(db: DuckDBConnection, query: string): Promise<SerializedQuery> {
+  const reader = await db.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [query]);
+  return interpretSerializedQuery(String(reader.getRowsJS()[0]?.[0]));
 }
 
 /** Maps a DuckDB error of a query: refused file access is a rejection, the rest a failure. */

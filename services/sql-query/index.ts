@@ -35,7 +35,7 @@ export const sqlQuery: Microservice = {
     const table = ctx.newTableName('query');
     const columns = names.map(sqlIdentifier).join(', ');
     try {
-      await ctx.db.run(`CREATE TABLE ${sqlIdentifier(table)} AS SELECT * FROM query(${sqlString(query)}) AS q(${columns})`);
+      await ctx.db.run(`CREATE VIEW ${sqlIdentifier(table)} AS SELECT * FROM query(${sqlString(query)}) AS q(${columns})`);
     } catch (error) {
       throw queryError(error);
     }

@@ -20,15 +20,44 @@ export function csvLineOptions(sample: Uint8Array): string {
   return '';
 }
 
-/** Loads a steward's CSV file as a table of the job's database. */
+/**
+ * Makes a steward's CSV file a table of the job's database: a view over the file, so each query
+ * reads only the columns it needs, fused with the rest of the chain, instead of materialising
+ * every column first. The dialect and column types are sniffed once and written into the view,
+ * so binding the view later does not sniff the file again.
+ */
 export async function loadCsvTable(db: DuckDBConnection, table: TableSource): Promise<void> {
-  let sample: Uint8Array;
+  const read = await sniffedReadCsv(db, table);
+  try {
+    await db.run(`CREATE VIEW ${sqlIdentifier(table.name)} AS SELECT * FROM ${read}`);
+  } catch (cause) {
+    throw notCsv(table, cause);
+  }
+}
+
+/** The `read_csv(...)` call DuckDB's sniffer settles on for this file, with every option explicit. */
+export async function sniffedReadCsv(db: DuckDBConnection, table: TableSource): Promise<string> {
+  const lineOptions = csvLineOptions(await readSample(table));
+  const options = [`delim = ${sqlString(table.delimiter)}`, 'header = true', ...(lineOptions ? [lineOptions] : [])].join(', ');
+  let prompt: unknown;
+  try {
+    const reader = await db.runAndReadAll(`SELECT Prompt FROM sniff_csv(${sqlString(table.file)}, ${options})`);
+    prompt = reader.getRowsJS()[0]?.[0];
+  } catch (cause) {
+    throw notCsv(table, cause);
+  }
+  const call = typeof prompt === 'string' ? /^FROM\s+(read_csv\([\s\S]*\))\s*;?\s*$/.exec(prompt.trim())?.[1] : undefined;
+  if (call === undefined) throw notCsv(table, new Error(`unexpected sniffer answer ${JSON.stringify(prompt)}`));
+  return call;
+}
+
+async function readSample(table: TableSource): Promise<Uint8Array> {
   try {
     const handle = await open(table.file, 'r');
     try {
       const buffer = Buffer.alloc(sampleBytes);
       const { bytesRead } = await handle.read(buffer, 0, sampleBytes, 0);
-      sample = buffer.subarray(0, bytesRead);
+      return buffer.subarray(0, bytesRead);
     } finally {
       await handle.close();
     }
@@ -38,17 +67,11 @@ export async function loadCsvTable(db: DuckDBConnection, table: TableSource): Pr
       cause,
     });
   }
-  const lineOptions = csvLineOptions(sample);
-  const options = [`delim = ${sqlString(table.delimiter)}`, 'header = true', ...(lineOptions ? [lineOptions] : [])].join(', ');
-  try {
-    await db.run(`CREATE TABLE ${sqlIdentifier(table.name)} AS SELECT * FROM read_csv(${sqlString(table.file)}, ${options})`);
-  } catch (cause) {
-    const first = (cause as Error).message.split('\n')[0];
-    throw new DynamosError('DATA_UNAVAILABLE', `table ${table.name}: ${table.file} does not load as CSV: ${first}`, {
-      retryable: false,
-      cause,
-    });
-  }
+}
+
+function notCsv(table: TableSource, cause: unknown): DynamosError {
+  const first = (cause as Error).message.split('\n')[0];
+  return new DynamosError('DATA_UNAVAILABLE', `table ${table.name}: ${table.file} does not load as CSV: ${first}`, { retryable: false, cause });
 }
 
 export function sqlString(value: string): string {

@@ -1,4 +1,5 @@
 import { DuckDBTypeId } from '@duckdb/node-api';
+import { DynamosError } from '../../knowledge/errors.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlIdentifier } from './load-csv-table.js';
 
@@ -70,4 +71,15 @@ export function isTextType(typeId: DuckDBTypeId): boolean {
 export function duckdbMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.split('\n')[0] ?? message;
+}
+
+/**
+ * An error DuckDB raised while computing the requester's data (a bad cast, an overflow) as
+ * QUERY_FAILED with DuckDB's first line. Views make the chain lazy, so such an error can surface
+ * in any service or while streaming; it is still the query's failure. Anything else passes as is.
+ */
+export function asQueryFailure(error: unknown): unknown {
+  if (error instanceof DynamosError || !(error instanceof Error)) return error;
+  if (!/^[A-Za-z ]+ Error: /.test(error.message)) return error;
+  return new DynamosError('QUERY_FAILED', duckdbMessage(error), { retryable: false, cause: error });
 }

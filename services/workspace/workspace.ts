@@ -30,8 +30,9 @@ export async function createEngine(opts: WorkspaceOptions = {}): Promise<DuckDBI
 }
 
 /**
- * Loads the job's tables, then closes every door: no file, network, extension or setting is
- * reachable from SQL afterwards (`read_csv('/etc/passwd')`, COPY, ATTACH, INSTALL all fail).
+ * Defines the job's tables, then closes every door: no file but the steward's own table files,
+ * no network, extension or setting is reachable from SQL afterwards (`read_csv('/etc/passwd')`,
+ * COPY, ATTACH, INSTALL all fail).
  */
 export async function openWorkspace(
   engine: DuckDBInstance,
@@ -43,8 +44,17 @@ export async function openWorkspace(
     await requireFreshEngine(db);
     if (opts.tempDir !== undefined) await db.run(`SET temp_directory = ${sqlString(opts.tempDir)}`);
     else await db.run(`SET temp_directory = ''`);
-    // One connection runs one statement at a time; DuckDB parallelises each CSV read itself.
-    for (const table of tables) await loadCsvTable(db, table);
+    // Sniff the files side by side, a connection each: one connection runs one statement at a time.
+    await Promise.all(tables.map(async (table) => {
+      const own = await engine.connect();
+      try {
+        await loadCsvTable(own, table);
+      } finally {
+        own.closeSync();
+      }
+    }));
+    // The tables are views over the steward's files: those files, and nothing else, stay readable.
+    await db.run(`SET allowed_paths = [${tables.map((t) => sqlString(t.file)).join(', ')}]`);
     await db.run('SET enable_external_access = false');
     await db.run('SET lock_configuration = true');
   } catch (error) {

@@ -1,0 +1,110 @@
+import type { ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { JobMessage, RunnerMessage } from '../../services/job/job-protocol.js';
+
+const fromSource = fileURLToPath(import.meta.url).endsWith('.ts');
+/** The job entry next to this build: TypeScript through tsx in development, JavaScript when built. */
+const jobEntry = fileURLToPath(new URL(`../../services/job/job-main.${fromSource ? 'ts' : 'js'}`, import.meta.url));
+const stderrTailBytes = 4096;
+
+export interface JobProcessOptions {
+  /** Tags the process's command line so its runner (and tests) can find it. */
+  readonly runnerId: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/**
+ * One single-use job process in its own process group: spawned fresh, used for one job, killed
+ * with its whole group. Its control channel is Node IPC; its data goes through its sidecar.
+ */
+export class JobProcess {
+  readonly spawnedAt = performance.now();
+  readonly ready: Promise<void>;
+  readonly exited: Promise<Exit>;
+  readyAt: number | undefined;
+  private readonly child: ChildProcess;
+  private stderrTail = '';
+  private exitInfo: Exit | undefined;
+  private readonly waiters = new Map<JobMessage['type'], (m: JobMessage) => void>();
+  private readonly received = new Map<JobMessage['type'], JobMessage>();
+
+  constructor(opts: JobProcessOptions) {
+    this.child = fork(jobEntry, [`--dynamos-runner=${opts.runnerId}`], {
+      execArgv: fromSource ? ['--import', 'tsx'] : [],
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      env: { ...process.env, ...opts.env },
+    });
+    this.child.stderr?.on('data', (d: Buffer) => {
+      this.stderrTail = (this.stderrTail + d.toString('utf8')).slice(-stderrTailBytes);
+    });
+    this.child.on('message', (m: JobMessage) => {
+      this.received.set(m.type, m);
+      this.waiters.get(m.type)?.(m);
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        resolve(this.exitInfo);
+      });
+      this.child.once('error', () => {
+        this.exitInfo ??= { code: null, signal: null };
+        resolve(this.exitInfo);
+      });
+    });
+    this.ready = this.message('ready').then(() => {
+      this.readyAt = performance.now();
+    });
+    this.ready.catch(() => undefined);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get alive(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  get stderr(): string {
+    return this.stderrTail.trim();
+  }
+
+  /** The first message of `type`; rejects when the process exits without sending one. */
+  message<T extends JobMessage['type']>(type: T): Promise<Extract<JobMessage, { type: T }>> {
+    const seen = this.received.get(type);
+    if (seen !== undefined) return Promise.resolve(seen as Extract<JobMessage, { type: T }>);
+    return new Promise((resolve, reject) => {
+      this.waiters.set(type, (m) => resolve(m as Extract<JobMessage, { type: T }>));
+      void this.exited.then((exit) => {
+        const got = this.received.get(type);
+        if (got !== undefined) resolve(got as Extract<JobMessage, { type: T }>);
+        else reject(new Error(`job process exited (${describeExit(exit)}) before "${type}"${this.stderr ? `: ${this.stderr}` : ''}`));
+      });
+    });
+  }
+
+  assign(message: RunnerMessage): void {
+    this.child.send(message);
+  }
+
+  /** Kills the process and everything in its group; harmless when it already exited. */
+  kill(): void {
+    if (!this.alive || this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      this.child.kill('SIGKILL');
+    }
+  }
+}
+
+export function describeExit(exit: Exit): string {
+  return exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code ?? 'unknown'}`;
+}

@@ -1,0 +1,188 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { DynamosError } from '../../knowledge/errors.js';
+import type { Clock } from '../../knowledge/ports/clock.js';
+import type { Deployment, DeploymentResult, JobReport, JobRunner, JobSpec, JobStatus, PartyResult } from '../../knowledge/ports/job-runner.js';
+import type { Logger } from '../../knowledge/ports/logger.js';
+import type { JobStats } from '../../services/job/job-protocol.js';
+import type { LocalJobRunnerConfig } from './config.js';
+import { localJobRunnerConfigSchema } from './config.js';
+import type { JobProcess } from './job-process.js';
+import { describeExit } from './job-process.js';
+import { ResultCollector } from './result-collector.js';
+import { makeJobTempDir, removeDir, sweepOrphanedTempDirs } from './temp-dirs.js';
+import { WarmPool } from './warm-pool.js';
+
+interface JobRun {
+  readonly spec: JobSpec;
+  readonly process: JobProcess;
+  readonly token: string;
+  readonly takenAt: number;
+  tempDir?: string;
+  assignedAt?: number;
+  /** Why the runner ended the job, when it did. */
+  stoppedAs?: { status: JobStatus; message: string };
+}
+
+/**
+ * JobRunner on one machine: each job is a fresh OS process in its own process group, used once,
+ * killed with its group at the deadline or on cancel; data between parties goes through the jobs'
+ * sidecars over loopback. Nothing outlives a deployment: processes, sockets and temp directories
+ * are all gone when `run` returns.
+ */
+export class LocalJobRunner implements JobRunner {
+  /** Tags every job process's command line, so tests can prove none outlived its deployment. */
+  readonly runnerId = randomUUID();
+  private readonly pool: WarmPool;
+  private readonly tempRoot: string;
+  private readonly live = new Set<JobProcess>();
+  private closed = false;
+
+  constructor(config: LocalJobRunnerConfig, private readonly deps: { logger: Logger; clock: Clock }) {
+    const c = localJobRunnerConfigSchema.parse(config);
+    this.tempRoot = c.tempRoot ?? os.tmpdir();
+    const env: Record<string, string> = {};
+    if (c.jobThreads !== undefined) env['DYNAMOS_JOB_THREADS'] = String(c.jobThreads);
+    if (c.jobMemoryLimit !== undefined) env['DYNAMOS_JOB_MEMORY_LIMIT'] = c.jobMemoryLimit;
+    this.pool = new WarmPool(c.warmProcesses, { runnerId: this.runnerId, env }, deps);
+    void sweepOrphanedTempDirs(this.tempRoot).then((removed) => {
+      if (removed.length > 0) deps.logger.warn('removed temp directories of job runners that died', { removed });
+    });
+  }
+
+  async run(deployment: Deployment, signal?: AbortSignal): Promise<DeploymentResult> {
+    if (this.closed) throw new DynamosError('INTERNAL', 'the job runner is closed', { retryable: false });
+    if (signal?.aborted) throw cancelled(deployment);
+    const runs = deployment.jobs.map((spec): JobRun => {
+      const process = this.pool.take();
+      this.live.add(process);
+      void process.exited.then(() => this.live.delete(process));
+      return { spec, process, token: randomBytes(16).toString('hex'), takenAt: performance.now() };
+    });
+    const byParty = new Map(runs.map((r) => [r.spec.party, r]));
+    const toRequester = runs.filter((r) => r.spec.output.to === 'requester');
+    const collector = await ResultCollector.listen(
+      toRequester.map((r) => ({ token: r.token, party: r.spec.party, count: r.spec.output.to === 'requester' ? r.spec.output.streams : 0 })),
+    );
+    const stopAll = (status: JobStatus, message: string) => runs.forEach((r) => stop(r, status, message));
+    const deadline = this.deps.clock.setTimeout(() => stopAll('timedOut', `deadline of ${deployment.deadlineMs} ms passed`), deployment.deadlineMs);
+    const onAbort = () => stopAll('cancelled', 'cancelled');
+    signal?.addEventListener('abort', onAbort);
+    try {
+      // Each consumer job's sidecar must listen before its producers are told where to send.
+      for (const run of consumersFirst(runs, byParty)) {
+        if (run.stoppedAs !== undefined) continue;
+        await this.assign(run, byParty, collector).catch((error: unknown) => {
+          stop(run, 'failed', (error as Error).message);
+          failDependents(run, byParty);
+        });
+      }
+      const reports = await Promise.all(runs.map((run) => this.finish(run, byParty, collector)));
+      if (signal?.aborted) throw cancelled(deployment);
+      const results: PartyResult[] = [];
+      for (const run of toRequester) {
+        if (reports[runs.indexOf(run)]?.status === 'succeeded') results.push(...collector.resultsOf(run.token));
+      }
+      return { results, jobs: reports };
+    } finally {
+      this.deps.clock.clearTimeout(deadline);
+      signal?.removeEventListener('abort', onAbort);
+      runs.forEach((r) => r.process.kill());
+      await Promise.all(runs.map((r) => r.process.exited));
+      await Promise.all(runs.map((r) => (r.tempDir === undefined ? undefined : removeDir(r.tempDir))));
+      await collector.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.pool.close();
+    for (const p of this.live) p.kill();
+    await Promise.all([...this.live].map((p) => p.exited));
+  }
+
+  private async assign(run: JobRun, byParty: Map<string, JobRun>, collector: ResultCollector): Promise<void> {
+    const { spec } = run;
+    await run.process.ready;
+    let output;
+    if (spec.output.to === 'requester') output = { ...collector.address, token: run.token };
+    else {
+      const consumer = byParty.get(spec.output.party);
+      const at = consumer === undefined ? undefined : await consumer.process.message('accepting');
+      if (at === undefined) throw new Error(`no job runs at ${spec.output.party}, where ${spec.party} must send its data`);
+      output = { host: at.host, port: at.port, token: run.token };
+    }
+    run.tempDir = await makeJobTempDir(this.tempRoot);
+    const inputTokens = spec.inputs.map((party) => ({ party, token: byParty.get(party)?.token ?? '' }));
+    run.assignedAt = performance.now();
+    run.process.assign({ type: 'assign', spec, tempDir: run.tempDir, inputTokens, output });
+    if (spec.inputs.length > 0) await run.process.message('accepting');
+  }
+
+  private async finish(run: JobRun, byParty: Map<string, JobRun>, collector: ResultCollector): Promise<JobReport> {
+    const exit = await run.process.exited;
+    const endedAt = performance.now();
+    const done = await run.process.message('done').catch(() => undefined);
+    const failed = done === undefined ? await run.process.message('failed').catch(() => undefined) : undefined;
+    let status: JobStatus = done !== undefined ? 'succeeded' : (run.stoppedAs?.status ?? 'failed');
+    let error =
+      done !== undefined ? undefined
+      : failed !== undefined ? { code: failed.code, message: failed.message }
+      : run.stoppedAs !== undefined ? { code: codeOf(run.stoppedAs.status), message: run.stoppedAs.message }
+      : { code: 'JOB_FAILED', message: `job process ended (${describeExit(exit)})${run.process.stderr ? `: ${run.process.stderr}` : ''}` };
+    if (status === 'succeeded' && run.spec.output.to === 'requester') {
+      await collector.streamsOf(run.token).catch((e: unknown) => {
+        status = 'failed';
+        error = { code: e instanceof DynamosError ? e.code : 'STREAM_INVALID', message: (e as Error).message };
+      });
+    }
+    if (status !== 'succeeded') failDependents(run, byParty);
+    const stats: JobStats | undefined = done?.stats ?? failed?.stats;
+    const readyAt = run.process.readyAt ?? endedAt;
+    return {
+      name: run.spec.name,
+      party: run.spec.party,
+      status,
+      ...(error === undefined ? {} : { error }),
+      startMs: Math.max(0, readyAt - Math.max(run.takenAt, run.process.spawnedAt)),
+      durationMs: run.assignedAt === undefined ? 0 : endedAt - run.assignedAt,
+      cpuSeconds: stats?.cpuSeconds ?? 0,
+      maxRssBytes: stats?.maxRssBytes ?? 0,
+      rowsOut: stats?.rowsOut ?? 0,
+      bytesOut: stats?.bytesOut ?? 0,
+    };
+  }
+}
+
+function stop(run: JobRun, status: JobStatus, message: string): void {
+  if (!run.process.alive) return;
+  run.stoppedAs ??= { status, message };
+  run.process.kill();
+}
+
+/** The jobs consuming `run`'s output cannot finish without it: end them too. */
+function failDependents(run: JobRun, byParty: Map<string, JobRun>): void {
+  if (run.spec.output.to !== 'party') return;
+  const consumer = byParty.get(run.spec.output.party);
+  if (consumer === undefined) return;
+  stop(consumer, 'failed', `input from ${run.spec.party} failed`);
+  failDependents(consumer, byParty);
+}
+
+/** Runs ordered so that every job comes after the job its output goes to. */
+function consumersFirst(runs: readonly JobRun[], byParty: Map<string, JobRun>): JobRun[] {
+  const depth = (run: JobRun, seen = new Set<JobRun>()): number => {
+    if (run.spec.output.to !== 'party' || seen.has(run)) return 0;
+    const next = byParty.get(run.spec.output.party);
+    return next === undefined ? 0 : 1 + depth(next, seen.add(run));
+  };
+  return [...runs].sort((a, b) => depth(a) - depth(b));
+}
+
+function codeOf(status: JobStatus): string {
+  return status === 'timedOut' ? 'JOB_TIMEOUT' : status === 'cancelled' ? 'JOB_CANCELLED' : 'JOB_FAILED';
+}
+
+function cancelled(deployment: Deployment): DynamosError {
+  return new DynamosError('JOB_CANCELLED', `request ${deployment.requestId} was cancelled`, { retryable: false });
+}

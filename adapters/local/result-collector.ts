@@ -1,0 +1,76 @@
+import type { PartyResult, ResultArtifact } from '../../knowledge/ports/job-runner.js';
+import { columnKindOf } from '../../services/sidecar/column-types.js';
+import { decodeRows } from '../../services/sidecar/decode-rows.js';
+import type { ExpectedStreams, IncomingStream, SidecarServer } from '../../services/sidecar/sidecar-server.js';
+import { listenForStreams } from '../../services/sidecar/sidecar-server.js';
+
+/**
+ * The requester's sidecar: receives the result streams of a deployment and turns them into
+ * results. Tracks each token on its own, so a failed job's missing stream does not hold back the
+ * others.
+ */
+export class ResultCollector {
+  private readonly results = new Map<string, PartyResult[]>();
+  private readonly waiting = new Map<string, { count: number; done: () => void; failed: (e: unknown) => void; promise: Promise<void> }>();
+
+  private constructor(private server: SidecarServer | undefined) {}
+
+  static async listen(expected: readonly ExpectedStreams[]): Promise<ResultCollector> {
+    const collector = new ResultCollector(undefined);
+    for (const e of expected) collector.expect(e.token, e.count);
+    collector.server = await listenForStreams(expected, (stream) => collector.receive(stream));
+    return collector;
+  }
+
+  get address(): { host: string; port: number } {
+    const server = this.server as SidecarServer;
+    return { host: server.host, port: server.port };
+  }
+
+  /** Resolves once every stream carrying `token` arrived whole; rejects if one failed. */
+  streamsOf(token: string): Promise<void> {
+    return (this.waiting.get(token) as { promise: Promise<void> }).promise;
+  }
+
+  resultsOf(token: string): readonly PartyResult[] {
+    return this.results.get(token) ?? [];
+  }
+
+  async close(): Promise<void> {
+    await this.server?.close();
+  }
+
+  private expect(token: string, count: number): void {
+    let done!: () => void;
+    let failed!: (e: unknown) => void;
+    const promise = new Promise<void>((resolve, reject) => ((done = resolve), (failed = reject)));
+    promise.catch(() => undefined);
+    this.waiting.set(token, { count, done, failed, promise });
+    if (count === 0) done();
+  }
+
+  private async receive(stream: IncomingStream): Promise<void> {
+    const { header } = stream;
+    const slot = this.waiting.get(header.streamToken);
+    if (slot === undefined) return;
+    const rows: unknown[][] = [];
+    try {
+      const end = await stream.consume((chunk) => {
+        for (const row of decodeRows(header.columns, chunk)) rows.push(row);
+      });
+      const artifacts: ResultArtifact[] = end.artifacts.map((a) => ({
+        name: a.name,
+        mediaType: a.mediaType,
+        content: new TextDecoder().decode(a.content),
+      }));
+      const table = { columns: header.columns.map((c) => ({ name: c.name, type: columnKindOf(c.type) })), rows };
+      const list = this.results.get(header.streamToken) ?? [];
+      list.push({ computedBy: header.sourceParty, providers: [...header.providers], table, artifacts });
+      this.results.set(header.streamToken, list);
+      if (--slot.count === 0) slot.done();
+    } catch (error) {
+      slot.failed(error);
+      throw error;
+    }
+  }
+}

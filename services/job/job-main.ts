@@ -1,0 +1,50 @@
+/**
+ * Entry point of a single-use job process (DESIGN §6). The process loads the database engine,
+ * says `ready`, runs the one job it is assigned, reports, and exits. It never takes a second job,
+ * and it exits when its runner goes away.
+ */
+import type { DynamosError } from '../../knowledge/errors.js';
+import { createEngine } from '../workspace/workspace.js';
+import type { JobMessage, JobStats, RunnerMessage } from './job-protocol.js';
+import { runJob } from './run-job.js';
+
+const exitWhenOrphaned = 70;
+
+function send(message: JobMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.send === undefined || !process.connected) resolve();
+    else process.send(message, undefined, {}, () => resolve());
+  });
+}
+
+async function main(): Promise<void> {
+  process.on('disconnect', () => process.exit(exitWhenOrphaned));
+  const threads = Number(process.env['DYNAMOS_JOB_THREADS'] ?? '');
+  const memoryLimit = process.env['DYNAMOS_JOB_MEMORY_LIMIT'];
+  const engine = await createEngine({
+    ...(Number.isInteger(threads) && threads > 0 ? { threads } : {}),
+    ...(memoryLimit ? { memoryLimit } : {}),
+  });
+  const assignment = new Promise<RunnerMessage>((resolve) => process.once('message', (m) => resolve(m as RunnerMessage)));
+  await send({ type: 'ready' });
+  const job = await assignment;
+  const cpuAtStart = process.cpuUsage();
+  const stats = (out: { rowsOut: number; bytesOut: number; streamsOut: number }): JobStats => {
+    const cpu = process.cpuUsage(cpuAtStart);
+    return { ...out, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+  };
+  try {
+    const outcome = await runJob(engine, job, (address) => void send({ type: 'accepting', ...address }));
+    await send({ type: 'done', stats: stats(outcome) });
+    process.exit(0);
+  } catch (error) {
+    const failure = error as DynamosError;
+    await send({ type: 'failed', code: failure.code, message: failure.message, stats: stats({ rowsOut: 0, bytesOut: 0, streamsOut: 0 }) });
+    process.exit(1);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`job process failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

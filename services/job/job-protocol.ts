@@ -1,0 +1,34 @@
+import type { JobSpec } from '../../knowledge/ports/job-runner.js';
+import type { StreamTarget } from '../sidecar/send-stream.js';
+
+/**
+ * The control channel between a job runner and a job process (Node IPC). Data never travels
+ * here: it goes through the sidecars' protobuf streams.
+ *
+ * runner → job: `assign` (once). job → runner: `ready` (engine loaded, waiting), then for a job
+ * with inputs `accepting` (its sidecar listens), then exactly one of `done` or `failed`.
+ */
+export type RunnerMessage = {
+  readonly type: 'assign';
+  readonly spec: JobSpec;
+  /** A directory the job may spill to; the runner removes it when the job ends. */
+  readonly tempDir: string;
+  /** The token each input party's stream carries. */
+  readonly inputTokens: readonly { readonly party: string; readonly token: string }[];
+  readonly output: StreamTarget;
+};
+
+export interface JobStats {
+  readonly rowsOut: number;
+  readonly bytesOut: number;
+  readonly streamsOut: number;
+  /** CPU time of the job process since assignment (user + system). */
+  readonly cpuSeconds: number;
+  readonly maxRssBytes: number;
+}
+
+export type JobMessage =
+  | { readonly type: 'ready' }
+  | { readonly type: 'accepting'; readonly host: string; readonly port: number }
+  | { readonly type: 'done'; readonly stats: JobStats }
+  | { readonly type: 'failed'; readonly code: string; readonly message: string; readonly stats: JobStats };
