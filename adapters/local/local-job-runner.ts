@@ -10,6 +10,7 @@ import { localJobRunnerConfigSchema } from './config.js';
 import type { JobProcess } from './job-process.js';
 import { describeExit } from './job-process.js';
 import { ResultCollector } from './result-collector.js';
+import { TableCatalog } from './table-catalog.js';
 import { makeJobTempDir, removeDir, sweepOrphanedTempDirs } from './temp-dirs.js';
 import { WarmPool } from './warm-pool.js';
 
@@ -36,13 +37,15 @@ export class LocalJobRunner implements JobRunner {
   private readonly pool: WarmPool;
   private readonly tempRoot: string;
   private readonly live = new Set<JobProcess>();
+  private readonly catalog = new TableCatalog();
+  private readonly jobThreads: number | undefined;
   private closed = false;
 
   constructor(config: LocalJobRunnerConfig, private readonly deps: { logger: Logger; clock: Clock }) {
     const c = localJobRunnerConfigSchema.parse(config);
     this.tempRoot = c.tempRoot ?? os.tmpdir();
+    this.jobThreads = c.jobThreads;
     const env: Record<string, string> = {};
-    if (c.jobThreads !== undefined) env['DYNAMOS_JOB_THREADS'] = String(c.jobThreads);
     if (c.jobMemoryLimit !== undefined) env['DYNAMOS_JOB_MEMORY_LIMIT'] = c.jobMemoryLimit;
     this.pool = new WarmPool(c.warmProcesses, { runnerId: this.runnerId, env }, deps);
     void sweepOrphanedTempDirs(this.tempRoot).then((removed) => {
@@ -60,6 +63,9 @@ export class LocalJobRunner implements JobRunner {
       return { spec, process, token: randomBytes(16).toString('hex'), takenAt: performance.now() };
     });
     const byParty = new Map(runs.map((r) => [r.spec.party, r]));
+    // The jobs reading data run at once: share the cores among them instead of oversubscribing.
+    const readers = Math.max(1, deployment.jobs.filter((j) => j.tables.length > 0).length);
+    const threads = this.jobThreads ?? Math.max(1, Math.floor(os.availableParallelism() / readers));
     const toRequester = runs.filter((r) => r.spec.output.to === 'requester');
     const collector = await ResultCollector.listen(
       toRequester.map((r) => ({ token: r.token, party: r.spec.party, count: r.spec.output.to === 'requester' ? r.spec.output.streams : 0 })),
@@ -72,7 +78,7 @@ export class LocalJobRunner implements JobRunner {
       // Each consumer job's sidecar must listen before its producers are told where to send.
       for (const run of consumersFirst(runs, byParty)) {
         if (run.stoppedAs !== undefined) continue;
-        await this.assign(run, byParty, collector).catch((error: unknown) => {
+        await this.assign(run, byParty, collector, threads).catch((error: unknown) => {
           stop(run, 'failed', (error as Error).message);
           failDependents(run, byParty);
         });
@@ -91,18 +97,22 @@ export class LocalJobRunner implements JobRunner {
       await Promise.all(runs.map((r) => r.process.exited));
       await Promise.all(runs.map((r) => (r.tempDir === undefined ? undefined : removeDir(r.tempDir))));
       await collector.close();
+      // Refill only now, so starting the next warm processes does not take CPU from this request.
+      this.pool.refill();
     }
   }
 
   async close(): Promise<void> {
     this.closed = true;
     await this.pool.close();
+    await this.catalog.close();
     for (const p of this.live) p.kill();
     await Promise.all([...this.live].map((p) => p.exited));
   }
 
-  private async assign(run: JobRun, byParty: Map<string, JobRun>, collector: ResultCollector): Promise<void> {
+  private async assign(run: JobRun, byParty: Map<string, JobRun>, collector: ResultCollector, threads: number): Promise<void> {
     const { spec } = run;
+    const tableReads = await this.catalog.readsFor(spec.tables);
     await run.process.ready;
     let output;
     if (spec.output.to === 'requester') output = { ...collector.address, token: run.token };
@@ -115,7 +125,7 @@ export class LocalJobRunner implements JobRunner {
     run.tempDir = await makeJobTempDir(this.tempRoot);
     const inputTokens = spec.inputs.map((party) => ({ party, token: byParty.get(party)?.token ?? '' }));
     run.assignedAt = performance.now();
-    run.process.assign({ type: 'assign', spec, tempDir: run.tempDir, inputTokens, output });
+    run.process.assign({ type: 'assign', spec, tempDir: run.tempDir, inputTokens, output, threads, tableReads });
     if (spec.inputs.length > 0) await run.process.message('accepting');
   }
 
@@ -150,6 +160,7 @@ export class LocalJobRunner implements JobRunner {
       maxRssBytes: stats?.maxRssBytes ?? 0,
       rowsOut: stats?.rowsOut ?? 0,
       bytesOut: stats?.bytesOut ?? 0,
+      stages: stats?.stages ?? [],
     };
   }
 }

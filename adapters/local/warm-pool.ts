@@ -24,11 +24,13 @@ export class WarmPool {
     this.refill();
   }
 
-  /** A fresh process, from the pool when one is waiting, else started now. */
+  /**
+   * A fresh process, from the pool when one is waiting, else started now. The pool does not refill
+   * itself here: starting processes while a request runs would take CPU from it. Call `refill`
+   * once the request is done.
+   */
   take(): JobProcess {
-    const process = this.idle.shift() ?? this.spawn();
-    this.refill();
-    return process;
+    return this.idle.shift() ?? this.spawn();
   }
 
   get idleCount(): number {
@@ -48,7 +50,8 @@ export class WarmPool {
     return new JobProcess(this.processOptions);
   }
 
-  private refill(): void {
+  /** Starts processes until `size` wait (unless closed or backing off after failures). */
+  refill(): void {
     if (this.closed || this.refillTimer !== undefined) return;
     while (this.idle.length < this.size) {
       const p = this.spawn();

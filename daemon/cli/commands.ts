@@ -1,10 +1,21 @@
 import type { Command } from 'commander';
 import { registerCheckConfig } from './check-config.js';
+import { registerDemo } from './demo.js';
+import { registerGenerateData } from './generate-data.js';
 import { registerImportDynamos } from './import-dynamos.js';
+import { registerRequest } from './request.js';
+import { registerServe } from './serve.js';
 
 /** Every subcommand, one register function per file of daemon/cli/. */
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
 }
 
-const registrations: ((program: Command) => void)[] = [registerCheckConfig, registerImportDynamos];
+const registrations: ((program: Command) => void)[] = [
+  registerServe,
+  registerRequest,
+  registerDemo,
+  registerGenerateData,
+  registerCheckConfig,
+  registerImportDynamos,
+];

@@ -101,6 +101,8 @@ export interface JobReport {
   readonly maxRssBytes: number;
   readonly rowsOut: number;
   readonly bytesOut: number;
+  /** Wall time of each step inside the job (workspace, inputs, each service, output), in ms. */
+  readonly stages: readonly { readonly stage: string; readonly ms: number }[];
 }
 
 export interface DeploymentResult {

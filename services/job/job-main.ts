@@ -19,17 +19,13 @@ function send(message: JobMessage): Promise<void> {
 
 async function main(): Promise<void> {
   process.on('disconnect', () => process.exit(exitWhenOrphaned));
-  const threads = Number(process.env['DYNAMOS_JOB_THREADS'] ?? '');
   const memoryLimit = process.env['DYNAMOS_JOB_MEMORY_LIMIT'];
-  const engine = await createEngine({
-    ...(Number.isInteger(threads) && threads > 0 ? { threads } : {}),
-    ...(memoryLimit ? { memoryLimit } : {}),
-  });
+  const engine = await createEngine(memoryLimit ? { memoryLimit } : {});
   const assignment = new Promise<RunnerMessage>((resolve) => process.once('message', (m) => resolve(m as RunnerMessage)));
   await send({ type: 'ready' });
   const job = await assignment;
   const cpuAtStart = process.cpuUsage();
-  const stats = (out: { rowsOut: number; bytesOut: number; streamsOut: number }): JobStats => {
+  const stats = (out: Omit<JobStats, 'cpuSeconds' | 'maxRssBytes'>): JobStats => {
     const cpu = process.cpuUsage(cpuAtStart);
     return { ...out, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
   };
@@ -39,7 +35,7 @@ async function main(): Promise<void> {
     process.exit(0);
   } catch (error) {
     const failure = error as DynamosError;
-    await send({ type: 'failed', code: failure.code, message: failure.message, stats: stats({ rowsOut: 0, bytesOut: 0, streamsOut: 0 }) });
+    await send({ type: 'failed', code: failure.code, message: failure.message, stats: stats({ rowsOut: 0, bytesOut: 0, streamsOut: 0, stages: [] }) });
     process.exit(1);
   }
 }

@@ -16,7 +16,16 @@ export type RunnerMessage = {
   /** The token each input party's stream carries. */
   readonly inputTokens: readonly { readonly party: string; readonly token: string }[];
   readonly output: StreamTarget;
+  /** DuckDB threads: the machine's cores shared among the jobs running at once. */
+  readonly threads: number;
+  /** Table name → its `read_csv(...)` call, sniffed once by the runner; saves the job sniffing. */
+  readonly tableReads: Readonly<Record<string, string>>;
 };
+
+export interface StageTiming {
+  readonly stage: string;
+  readonly ms: number;
+}
 
 export interface JobStats {
   readonly rowsOut: number;
@@ -25,6 +34,7 @@ export interface JobStats {
   /** CPU time of the job process since assignment (user + system). */
   readonly cpuSeconds: number;
   readonly maxRssBytes: number;
+  readonly stages: readonly StageTiming[];
 }
 
 export type JobMessage =

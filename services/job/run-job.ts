@@ -10,12 +10,14 @@ import { listenForStreams } from '../sidecar/sidecar-server.js';
 import { TableWriter } from '../sidecar/table-writer.js';
 import { asQueryFailure } from '../workspace/table-columns.js';
 import { openWorkspace } from '../workspace/workspace.js';
-import type { RunnerMessage } from './job-protocol.js';
+import type { RunnerMessage, StageTiming } from './job-protocol.js';
 
 export interface JobOutcome {
   readonly rowsOut: number;
   readonly bytesOut: number;
   readonly streamsOut: number;
+  /** Wall time of each step, in order: workspace, inputs, each service, output. */
+  readonly stages: readonly StageTiming[];
 }
 
 /**
@@ -30,19 +32,30 @@ export async function runJob(
 ): Promise<JobOutcome> {
   const { spec, output } = assignment;
   const origin: StreamOrigin = { request: envelopeOf(spec), sourceParty: spec.party };
-  try {
-    const workspace = await openWorkspace(engine, spec.tables, { tempDir: assignment.tempDir });
+  const stages: StageTiming[] = [];
+  const timed = async <T>(stage: string, step: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
     try {
-      let data = await receiveInputs(engine, assignment, onAccepting);
+      return await step();
+    } finally {
+      stages.push({ stage, ms: Math.round((performance.now() - started) * 10) / 10 });
+    }
+  };
+  try {
+    const workspace = await timed('workspace', () => openWorkspace(engine, spec.tables, { tempDir: assignment.tempDir, threads: assignment.threads, tableReads: assignment.tableReads }));
+    try {
+      let data = await timed('inputs', () => receiveInputs(engine, assignment, onAccepting));
       let tables = 0;
       const ctx: ServiceContext = { job: spec, db: workspace.db, newTableName: (prefix) => `${prefix}_${++tables}` };
-      for (const name of spec.services) data = await serviceNamed(name).run(ctx, data);
+      for (const name of spec.services) data = await timed(name, () => serviceNamed(name).run(ctx, data));
       checkStreamCount(spec, data);
       const sent: SendStats[] = [];
-      for (const set of data) {
-        sent.push(await sendDataSet(workspace.db, set, output, origin, spec.outputColumns ? { columns: spec.outputColumns } : {}));
-      }
-      return { rowsOut: sum(sent, 'rows'), bytesOut: sum(sent, 'bytes'), streamsOut: sent.length };
+      await timed('output', async () => {
+        for (const set of data) {
+          sent.push(await sendDataSet(workspace.db, set, output, origin, spec.outputColumns ? { columns: spec.outputColumns } : {}));
+        }
+      });
+      return { rowsOut: sum(sent, 'rows'), bytesOut: sum(sent, 'bytes'), streamsOut: sent.length, stages };
     } finally {
       workspace.close();
     }

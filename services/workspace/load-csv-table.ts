@@ -26,8 +26,8 @@ export function csvLineOptions(sample: Uint8Array): string {
  * every column first. The dialect and column types are sniffed once and written into the view,
  * so binding the view later does not sniff the file again.
  */
-export async function loadCsvTable(db: DuckDBConnection, table: TableSource): Promise<void> {
-  const read = await sniffedReadCsv(db, table);
+export async function loadCsvTable(db: DuckDBConnection, table: TableSource, sniffed?: string): Promise<void> {
+  const read = sniffed ?? (await sniffedReadCsv(db, table));
   try {
     await db.run(`CREATE VIEW ${sqlIdentifier(table.name)} AS SELECT * FROM ${read}`);
   } catch (cause) {

@@ -13,8 +13,10 @@ export interface Workspace {
 export interface WorkspaceOptions {
   /** Where DuckDB may spill; a directory the job runner removes when the job ends. */
   readonly tempDir?: string;
-  /** @default DuckDB's choice (the number of cores) */
+  /** DuckDB threads for this job. @default DuckDB's choice (the number of cores) */
   readonly threads?: number;
+  /** Table name → its `read_csv(...)` call, sniffed before; tables without one are sniffed here. */
+  readonly tableReads?: Readonly<Record<string, string>>;
   /** DuckDB memory limit such as '2GB'. @default DuckDB's (80 % of RAM) */
   readonly memoryLimit?: string;
 }
@@ -42,13 +44,14 @@ export async function openWorkspace(
   const db = await engine.connect();
   try {
     await requireFreshEngine(db);
+    if (opts.threads !== undefined) await db.run(`SET threads = ${Math.max(1, Math.floor(opts.threads))}`);
     if (opts.tempDir !== undefined) await db.run(`SET temp_directory = ${sqlString(opts.tempDir)}`);
     else await db.run(`SET temp_directory = ''`);
     // Sniff the files side by side, a connection each: one connection runs one statement at a time.
     await Promise.all(tables.map(async (table) => {
       const own = await engine.connect();
       try {
-        await loadCsvTable(own, table);
+        await loadCsvTable(own, table, opts.tableReads?.[table.name]);
       } finally {
         own.closeSync();
       }

@@ -1,0 +1,69 @@
+import type { ErrorCode } from '../../knowledge/errors.js';
+import { isErrorCode } from '../../knowledge/errors.js';
+import type { JobReport, PartyResult } from '../../knowledge/ports/job-runner.js';
+import type { RequestOutcome } from '../loop/handle-request.js';
+import { httpStatusByCode } from './error-status.js';
+
+export interface HttpReply {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+/**
+ * The answer to a requestApproval. 200 with the results when at least one result came back (a
+ * failed party is listed under `failures`); 403 when policy denies; otherwise the status of the
+ * first failure, which in deployment order is the root cause (stewards come before their TTP).
+ */
+export function replyTo(outcome: RequestOutcome): HttpReply {
+  const { request, analysis } = outcome;
+  const common = {
+    jobId: request.id,
+    requestType: request.type,
+    authorisedProviders: analysis.authorised.map((g) => g.steward),
+    deniedProviders: analysis.denied,
+  };
+  if (outcome.kind === 'denied') {
+    return {
+      status: 403,
+      body: { code: outcome.plan.reason, message: outcome.plan.message, details: { ...common, decision: outcome.plan.explanation } },
+    };
+  }
+  const { plan, result, timings } = outcome;
+  const failures = result.jobs
+    .filter((j) => j.status !== 'succeeded')
+    .map((j) => ({ party: j.party, status: j.status, code: j.error?.code ?? 'JOB_FAILED', message: j.error?.message ?? j.status }));
+  const body = {
+    ...common,
+    archetype: plan.archetype,
+    ttp: plan.ttp ?? null,
+    results: result.results.map(resultView),
+    failures,
+    decision: plan.explanation,
+    jobs: result.jobs.map(jobView),
+    timings: { decisionMs: round(timings.decisionMs), executeMs: round(timings.executeMs), totalMs: round(timings.totalMs) },
+  };
+  if (result.results.length > 0 || failures.length === 0) return { status: 200, body };
+  const root = failures[0] as (typeof failures)[number];
+  const code: ErrorCode = isErrorCode(root.code) ? root.code : 'JOB_FAILED';
+  return { status: httpStatusByCode[code], body: { code, message: `${root.party}: ${root.message}`, details: body } };
+}
+
+function resultView(r: PartyResult) {
+  const graph = r.artifacts.find((a) => a.mediaType === 'image/svg+xml');
+  return {
+    computedBy: r.computedBy,
+    providers: r.providers,
+    columns: r.table.columns,
+    rows: r.table.rows,
+    rowCount: r.table.rows.length,
+    ...(graph === undefined ? {} : { graph: graph.content }),
+  };
+}
+
+function jobView(j: JobReport) {
+  return { ...j, startMs: round(j.startMs), durationMs: round(j.durationMs), cpuSeconds: Math.round(j.cpuSeconds * 1000) / 1000 };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

@@ -1,0 +1,37 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { packageRoot } from '../package-root.js';
+import { startDaemon } from '../start-daemon.js';
+import { processOutput } from './check-config.js';
+import { integer } from './options.js';
+import { printReply } from './print-reply.js';
+
+const demoRequests = [
+  ['the original request: average salary scale per gender at each university', 'wage-gap.json'],
+  ['the same analysis with the data combined at the trusted third party, with a chart', 'wage-gap-through-ttp.json'],
+] as const;
+
+/** Starts the example marketplace, sends the demo requests, prints the answers and stops. */
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('start the example marketplace, send the original DYNAMOS requests, print the answers, stop')
+    .option('--rows <n>', 'rows per steward of the generated example data', integer(1), 10_000)
+    .action(async (opts: { rows: number }) => {
+      const daemon = await startDaemon({ port: 0, exampleRows: opts.rows, logLevel: 'warn' });
+      let failed = false;
+      try {
+        for (const [title, file] of demoRequests) {
+          const body = await readFile(path.join(packageRoot(), 'experiments', 'requests', file), 'utf8');
+          processOutput.out(`\n=== ${title} (experiments/requests/${file})`);
+          const response = await fetch(`${daemon.url}/api/v1/requestApproval`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+          printReply(response.status, (await response.json()) as Record<string, unknown>, processOutput);
+          failed ||= response.status !== 200;
+        }
+      } finally {
+        await daemon.close();
+      }
+      process.exitCode = failed ? 1 : 0;
+    });
+}
