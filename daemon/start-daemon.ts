@@ -50,6 +50,7 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
   const app = createApi({ pipeline, inspector, bodyLimitBytes: config.bodyLimitBytes, startedAt: clock.now() });
   let server;
   try {
+    await runner.whenWarm();
     server = await startHttpServer(app, { host: config.host, port: config.port });
   } catch (error) {
     await runner.close();

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { Clock } from '../../knowledge/ports/clock.js';
@@ -34,6 +35,13 @@ interface JobRun {
 export class LocalJobRunner implements JobRunner {
   /** Tags every job process's command line, so tests can prove none outlived its deployment. */
   readonly runnerId = randomUUID();
+  /**
+   * Emits `jobAssigned` ({ name, party, pid }) when a job process receives its job and `jobEnded`
+   * (the JobReport) when it is gone: what an operator or a test can watch.
+   */
+  readonly events = new EventEmitter();
+  /** Resolves with the temp directories of dead runners this runner removed when it started. */
+  readonly swept: Promise<string[]>;
   private readonly pool: WarmPool;
   private readonly tempRoot: string;
   private readonly live = new Set<JobProcess>();
@@ -48,8 +56,9 @@ export class LocalJobRunner implements JobRunner {
     const env: Record<string, string> = {};
     if (c.jobMemoryLimit !== undefined) env['DYNAMOS_JOB_MEMORY_LIMIT'] = c.jobMemoryLimit;
     this.pool = new WarmPool(c.warmProcesses, { runnerId: this.runnerId, env }, deps);
-    void sweepOrphanedTempDirs(this.tempRoot).then((removed) => {
+    this.swept = sweepOrphanedTempDirs(this.tempRoot).then((removed) => {
       if (removed.length > 0) deps.logger.warn('removed temp directories of job runners that died', { removed });
+      return removed;
     });
   }
 
@@ -102,6 +111,11 @@ export class LocalJobRunner implements JobRunner {
     }
   }
 
+  /** Resolves when the warm pool is full of ready processes, so the next job starts at once. */
+  whenWarm(): Promise<void> {
+    return this.pool.whenWarm();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.pool.close();
@@ -126,6 +140,7 @@ export class LocalJobRunner implements JobRunner {
     const inputTokens = spec.inputs.map((party) => ({ party, token: byParty.get(party)?.token ?? '' }));
     run.assignedAt = performance.now();
     run.process.assign({ type: 'assign', spec, tempDir: run.tempDir, inputTokens, output, threads, tableReads });
+    this.events.emit('jobAssigned', { name: spec.name, party: spec.party, pid: run.process.pid });
     if (spec.inputs.length > 0) await run.process.message('accepting');
   }
 
@@ -149,7 +164,7 @@ export class LocalJobRunner implements JobRunner {
     if (status !== 'succeeded') failDependents(run, byParty);
     const stats: JobStats | undefined = done?.stats ?? failed?.stats;
     const readyAt = run.process.readyAt ?? endedAt;
-    return {
+    const report: JobReport = {
       name: run.spec.name,
       party: run.spec.party,
       status,
@@ -162,6 +177,8 @@ export class LocalJobRunner implements JobRunner {
       bytesOut: stats?.bytesOut ?? 0,
       stages: stats?.stages ?? [],
     };
+    this.events.emit('jobEnded', report);
+    return report;
   }
 }
 

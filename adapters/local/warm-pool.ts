@@ -33,6 +33,11 @@ export class WarmPool {
     return this.idle.shift() ?? this.spawn();
   }
 
+  /** Resolves when every waiting process is ready (or has died trying). */
+  async whenWarm(): Promise<void> {
+    await Promise.all(this.idle.map((p) => p.ready.catch(() => undefined)));
+  }
+
   get idleCount(): number {
     return this.idle.length;
   }

@@ -44,12 +44,13 @@ async function writeAtomically(personenFile: string, aanstellingenFile: string, 
   let p: string[] = [personenHeader];
   let a: string[] = [aanstellingenHeader];
   const flush = async () => {
-    const okP = personen.write(`${p.join('\n')}\n`);
-    const okA = aanstellingen.write(`${a.join('\n')}\n`);
+    // Listen for both drains at once: awaiting one first could miss the other's event.
+    const drains: Promise<unknown>[] = [];
+    if (!personen.write(`${p.join('\n')}\n`)) drains.push(once(personen, 'drain'));
+    if (!aanstellingen.write(`${a.join('\n')}\n`)) drains.push(once(aanstellingen, 'drain'));
     p = [];
     a = [];
-    if (!okP) await once(personen, 'drain');
-    if (!okA) await once(aanstellingen, 'drain');
+    await Promise.all(drains);
   };
   for (let i = 1; i <= rows; i++) {
     const man = random() < 0.5;

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from './support/fixtures.js';
+
+/**
+ * DESIGN §3: who may import whom. Each rule names a part of the tree and the parts it may import
+ * from; the first rule matching a file applies.
+ */
+const rules: readonly { readonly from: string; readonly may: readonly string[] }[] = [
+  { from: 'knowledge/', may: ['knowledge/'] },
+  { from: 'proto/', may: ['proto/'] },
+  { from: 'services/', may: ['services/', 'proto/', 'knowledge/'] },
+  { from: 'adapters/local/', may: ['adapters/local/', 'services/', 'proto/', 'knowledge/'] },
+  { from: 'adapters/', may: ['knowledge/'] },
+  { from: 'daemon/mape/', may: ['daemon/mape/', 'knowledge/'] },
+  { from: 'daemon/loop/', may: ['daemon/loop/', 'daemon/mape/', 'knowledge/'] },
+  { from: 'daemon/api/', may: ['daemon/api/', 'daemon/loop/', 'daemon/mape/', 'knowledge/'] },
+  { from: 'daemon/', may: ['daemon/', 'adapters/', 'experiments/', 'knowledge/'] },
+  { from: 'experiments/', may: ['experiments/', 'daemon/', 'adapters/', 'services/', 'proto/', 'knowledge/'] },
+];
+const sourceDirs = ['knowledge', 'proto', 'services', 'adapters', 'daemon', 'experiments'];
+
+/** Files in our tree that each import of `file` resolves to. */
+function importsOf(file: string, text: string): string[] {
+  const specifiers = [...text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g)].map((m) => m[1] as string);
+  return specifiers
+    .filter((s) => s.startsWith('.'))
+    .map((s) => path.posix.normalize(path.posix.join(path.posix.dirname(file), s)));
+}
+
+/** Every import that breaks a rule, as "file → imported". */
+export function violations(files: ReadonlyMap<string, readonly string[]>): string[] {
+  const found: string[] = [];
+  for (const [file, imports] of files) {
+    const rule = rules.find((r) => file.startsWith(r.from));
+    if (rule === undefined) continue;
+    for (const target of imports) {
+      const own = rule.may.some((p) => target.startsWith(p)) || target.startsWith(rule.from);
+      if (!own) found.push(`${file} → ${target}`);
+    }
+  }
+  return found;
+}
+
+function sourceFiles(): Map<string, string[]> {
+  const files = new Map<string, string[]>();
+  const walk = (dir: string) => {
+    for (const name of readdirSync(path.join(repoRoot, dir))) {
+      const rel = path.posix.join(dir, name);
+      if (statSync(path.join(repoRoot, rel)).isDirectory()) walk(rel);
+      else if (name.endsWith('.ts')) files.set(rel, importsOf(rel, readFileSync(path.join(repoRoot, rel), 'utf8')));
+    }
+  };
+  for (const dir of sourceDirs) walk(dir);
+  return files;
+}
+
+describe('architecture (DESIGN §3)', () => {
+  it('keeps every import inside the dependency direction', () => {
+    const files = sourceFiles();
+    assert.ok(files.size > 50, `expected the whole tree, found ${files.size} files`);
+    assert.deepEqual(violations(files), []);
+  });
+
+  it('catches a broken arrow', () => {
+    const files = new Map([
+      ['knowledge/x.ts', ['daemon/mape/plan.js']],
+      ['daemon/mape/plan.ts', ['adapters/local/index.js']],
+      ['services/job/run-job.ts', ['daemon/config.js', 'knowledge/errors.js']],
+      ['adapters/prometheus/source.ts', ['services/registry.js']],
+    ]);
+    assert.deepEqual(violations(files), [
+      'knowledge/x.ts → daemon/mape/plan.js',
+      'daemon/mape/plan.ts → adapters/local/index.js',
+      'services/job/run-job.ts → daemon/config.js',
+      'adapters/prometheus/source.ts → services/registry.js',
+    ]);
+  });
+
+  it('imports nothing of the tests from the product', () => {
+    const intoTests = [...sourceFiles()].flatMap(([file, imports]) => imports.filter((i) => i.startsWith('test/')).map((i) => `${file} → ${i}`));
+    assert.deepEqual(intoTests, []);
+  });
+});
