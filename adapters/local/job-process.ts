@@ -45,7 +45,8 @@ export class JobProcess {
 
   constructor(opts: JobProcessOptions) {
     this.child = fork(jobEntry, [`--dynamos-runner=${opts.runnerId}`], {
-      execArgv: fromSource ? ['--import', 'tsx'] : [],
+      // tsx by its absolute location: a job's working directory need not see node_modules.
+      execArgv: fromSource ? ['--import', import.meta.resolve('tsx')] : [],
       detached: true,
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       env: { ...pick(process.env, inheritedVariables), ...opts.env },

@@ -36,8 +36,9 @@ export class LocalJobRunner implements JobRunner {
   /** Tags every job process's command line, so tests can prove none outlived its deployment. */
   readonly runnerId = randomUUID();
   /**
-   * Emits `jobAssigned` ({ name, party, pid }) when a job process receives its job and `jobEnded`
-   * (the JobReport) when it is gone: what an operator or a test can watch.
+   * Emits `jobAssigned` ({ name, party, pid }) when a job process receives its job, `jobEnded`
+   * (the JobReport) when it is gone, and `deploymentEnded` ({ requestId }) once everything of a
+   * deployment is cleaned up: what an operator or a test can watch.
    */
   readonly events = new EventEmitter();
   /** Resolves with the temp directories of dead runners this runner removed when it started. */
@@ -108,6 +109,7 @@ export class LocalJobRunner implements JobRunner {
       await collector.close();
       // Refill only now, so starting the next warm processes does not take CPU from this request.
       this.pool.refill();
+      this.events.emit('deploymentEnded', { requestId: deployment.requestId });
     }
   }
 

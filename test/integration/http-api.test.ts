@@ -53,8 +53,17 @@ describe('HTTP API end to end on the embedded default', function () {
     assert.deepEqual(processesOfRunner(daemon.runner.runnerId), []);
     data.remove();
   });
+  const usedPids: number[] = [];
+  const remember = ({ pid }: { pid: number }) => usedPids.push(pid);
+  beforeEach(() => {
+    usedPids.length = 0;
+    daemon.runner.events.on('jobAssigned', remember);
+  });
   afterEach(() => {
-    assert.ok(processesOfRunner(daemon.runner.runnerId).length <= 2, 'only the fresh pool may remain after a request');
+    daemon.runner.events.off('jobAssigned', remember);
+    const alive = processesOfRunner(daemon.runner.runnerId);
+    assert.deepEqual(usedPids.filter((pid) => alive.includes(pid)), [], 'every job process of the request is gone');
+    assert.ok(alive.length <= 2, 'only the fresh, unused pool may remain');
     assert.deepEqual(jobTempDirsOfThisProcess(), []);
   });
 
@@ -155,6 +164,20 @@ describe('HTTP API end to end on the embedded default', function () {
     const { status, json } = await post(originalBody({ query: `SELECT 1 -- ${'x'.repeat(70 * 1024)}` }));
     assert.equal(status, 413);
     assert.equal(json.code, 'REQUEST_TOO_LARGE');
+  });
+
+  it('cancels the jobs of a request whose client goes away', async () => {
+    const controller = new AbortController();
+    const slow = originalBody({ providers: ['VU'], algorithm: 'count', query: 'SELECT * FROM Personen, range(100000000000)' });
+    const assigned = new Promise<{ pid: number }>((resolve) => daemon.runner.events.once('jobAssigned', resolve));
+    const ended = new Promise<{ status: string }>((resolve) => daemon.runner.events.once('jobEnded', resolve));
+    const cleanedUp = new Promise((resolve) => daemon.runner.events.once('deploymentEnded', resolve));
+    const request = fetch(`${daemon.url}/api/v1/requestApproval`, { method: 'POST', body: JSON.stringify(slow), signal: controller.signal });
+    await assigned;
+    controller.abort();
+    await assert.rejects(request);
+    assert.equal((await ended).status, 'cancelled');
+    await cleanedUp;
   });
 
   it('answers health and unknown routes', async () => {
