@@ -62,16 +62,19 @@ export function buildChains(
   const ttpServices = ttpOrder.order;
   if (ttpServices.length === 0) return { ok: false, reason: `no computeProvider service would run at ${ttp}` };
 
+  // Each note goes with the party that runs its service; notes of left-out services stay with the steward.
+  const runsAtTtp = (note: string) => ttpServices.some((s) => note.startsWith(`${s}: `) && !note.startsWith(`${s}: left out`));
   const chains: PartyChain[] = [];
+  const ttpNotes = [`combines the data of ${stewards.join(', ')}`];
   for (const steward of stewards) {
     const { services, notes } = selections.get(steward) as Selection;
     const local = labelled(services, 'dataProvider');
     if (local.length === 0) return { ok: false, reason: `no dataProvider service would read the data at ${steward}` };
     const broken = checkLinks(m, [...local, ...ttpServices]);
     if (broken !== undefined) return { ok: false, reason: broken };
-    chains.push({ party: steward, partyKind: 'dataSteward', role: 'dataProvider', services: local, notes });
+    chains.push({ party: steward, partyKind: 'dataSteward', role: 'dataProvider', services: local, notes: notes.filter((n) => !runsAtTtp(n)) });
+    for (const note of notes.filter(runsAtTtp)) if (!ttpNotes.includes(note)) ttpNotes.push(note);
   }
-  const ttpNotes = [`combines the data of ${stewards.join(', ')}`];
   chains.push({ party: ttp, partyKind: 'computeProvider', role: 'computeProvider', services: ttpServices, notes: ttpNotes });
   return { ok: true, chains };
 }

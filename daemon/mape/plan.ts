@@ -83,7 +83,9 @@ function jobsFor(m: Marketplace, a: Analysis, chains: readonly PartyChain[], ttp
     const common = { name: jobName(req.id, chain.party), requestId: req.id, party: chain.party, services: chain.services, request };
     if (chain.partyKind === 'computeProvider') {
       const streams = chain.services.includes('sql-aggregate') ? 1 : stewards.length;
-      return { ...common, partyKind: 'computeProvider', tables: [], sensitiveColumns: [], inputs: stewards, output: { to: 'requester', streams } };
+      // Should a config have sql-anonymize run at the TTP, it must know every steward's sensitive columns.
+      const sensitiveColumns = [...new Set(a.authorised.flatMap((g) => stewardData(m, g).sensitiveColumns))];
+      return { ...common, partyKind: 'computeProvider', tables: [], sensitiveColumns, inputs: stewards, output: { to: 'requester', streams } };
     }
     const grant = a.authorised.find((g) => g.steward === chain.party) as ProviderGrant;
     return {

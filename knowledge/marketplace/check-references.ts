@@ -27,6 +27,16 @@ export function checkReferences(config: MarketplaceConfig): Problem[] {
     }
   }
 
+  // Job names derive from party names (lower case, other characters as '-'): two parties must not share one.
+  const asJobName = (party: string) => party.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  const parties = [...Object.keys(config.dataStewards).map((p) => ['dataStewards', p]), ...Object.keys(config.computeProviders).map((p) => ['computeProviders', p])];
+  parties.forEach(([kind, party], i) => {
+    const clash = parties.findIndex(([, other]) => other !== party && asJobName(other as string) === asJobName(party as string));
+    if (clash >= 0 && clash < i) {
+      report([kind as string, party as string], `"${party}" and "${parties[clash]?.[1]}" differ only in case or punctuation; their jobs would share names`);
+    }
+  });
+
   for (const [dsName, ds] of Object.entries(config.datasets)) {
     ds.tables.forEach((table, i) => {
       const first = ds.tables.findIndex((t) => t.toLowerCase() === table.toLowerCase());

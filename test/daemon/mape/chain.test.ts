@@ -100,6 +100,15 @@ describe('chain: services per party', () => {
   });
 });
 
+describe('chain: notes go with the party that runs the service', () => {
+  it('puts the notes of services run at the TTP on the TTP, once, and keeps local ones local', () => {
+    const [vu, uva, surf] = okChains(chainsOf(givenMarketplace(), 'dataThroughTtp', ['VU', 'UVA'], { aggregate: true }));
+    assert.deepEqual(vu?.notes, ['sql-query: required by sqlDataRequest']);
+    assert.deepEqual(uva?.notes, ['sql-query: required by sqlDataRequest', 'sql-anonymize: mandated by UVA for sqlDataRequest']);
+    assert.deepEqual(surf?.notes, ['combines the data of VU, UVA', 'sql-algorithm: required by sqlDataRequest', 'sql-aggregate: option "aggregate" is on']);
+  });
+});
+
 describe('chain: archetype-invalid services', () => {
   it('leaves optional sql-aggregate out under computeToData, with a note', () => {
     const [vu] = okChains(chainsOf(givenMarketplace(), 'computeToData', ['VU'], { aggregate: true }));

@@ -124,6 +124,12 @@ describe('plan: computeToData jobs', () => {
     assert.deepEqual(job(p, 'UVA').sensitiveColumns, ['Unieknr', 'Nationaliteit']);
   });
 
+  it('tells the TTP every steward\'s sensitive columns, in case a config anonymises there', () => {
+    const tables = { Personen: 'VU/Personen.csv', Aanstellingen: 'VU/Aanstellingen.csv' };
+    const p = planFor({ options: { aggregate: true } }, steward('VU', { datasets: { wageGap: { tables, sensitiveColumns: { Personen: ['Gebdat'] } } } }));
+    assert.deepEqual(job(p, 'SURF').sensitiveColumns, ['Unieknr', 'Nationaliteit', 'Gebdat']);
+  });
+
   const tableRows = [
     { reads: ['Personen'], tables: wageGapAt('VU'), sensitive: ['Unieknr', 'Nationaliteit'] },
     { reads: ['Cijfers'], tables: [{ name: 'Cijfers', file: '/data/VU/Cijfers.csv', format: 'csv', delimiter: ';' }], sensitive: ['Studentnr'] },

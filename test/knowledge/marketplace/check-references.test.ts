@@ -89,6 +89,12 @@ describe('marketplace problems', () => {
       message: /^"RUG" is both a data steward and a compute provider/,
     },
     {
+      rule: 'party names stay distinct once made job names (lower case, punctuation as "-")',
+      change: (c) => (c.computeProviders['surf!'] = {}),
+      path: 'computeProviders["surf!"]',
+      message: /^"surf!" and "SURF" differ only in case or punctuation/,
+    },
+    {
       rule: 'a dataset named like an Object property is unknown, not a crash',
       change: (c) => (c.dataStewards.VU.datasets.constructor = { tables: { A: 'VU/a.csv' } }),
       path: 'dataStewards.VU.datasets.constructor',
