@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { JobMessage, RunnerMessage } from '../../services/job/job-protocol.js';
 
 const fromSource = fileURLToPath(import.meta.url).endsWith('.ts');
@@ -45,8 +46,7 @@ export class JobProcess {
 
   constructor(opts: JobProcessOptions) {
     this.child = fork(jobEntry, [`--dynamos-runner=${opts.runnerId}`], {
-      // tsx by its absolute location: a job's working directory need not see node_modules.
-      execArgv: fromSource ? ['--import', import.meta.resolve('tsx')] : [],
+      execArgv: fromSource ? ['--import', tsxLoader()] : [],
       detached: true,
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       env: { ...pick(process.env, inheritedVariables), ...opts.env },
@@ -117,6 +117,11 @@ export class JobProcess {
 
 export function describeExit(exit: Exit): string {
   return exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code ?? 'unknown'}`;
+}
+
+/** tsx by its absolute location: a job's working directory need not see node_modules. */
+function tsxLoader(): string {
+  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 }
 
 function pick(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {

@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
+import { seededRandom } from '../seeded-random.js';
 
 /**
  * Synthetic university staff tables shaped like the original DYNAMOS sample data (Personen and
@@ -27,7 +28,7 @@ export async function generateWageGapData(dir: string, stewards: readonly string
   for (const [index, steward] of stewards.entries()) {
     const stewardDir = path.join(dir, steward);
     await mkdir(stewardDir, { recursive: true });
-    const random = mulberry32(((opts.seed ?? 1) * 7919 + index * 104_729) >>> 0);
+    const random = seededRandom(((opts.seed ?? 1) * 7919 + index * 104_729) >>> 0);
     const instcode = steward.toUpperCase().replace(/[^A-Z]/g, '').slice(0, 3).padEnd(3, 'X');
     const personen = path.join(stewardDir, 'Personen.csv');
     const aanstellingen = path.join(stewardDir, 'Aanstellingen.csv');
@@ -79,16 +80,4 @@ async function writeAtomically(personenFile: string, aanstellingenFile: string, 
 
 function bit(random: () => number, p: number): number {
   return random() < p ? 1 : 0;
-}
-
-/** A small, fast, seedable PRNG (public domain), so generated data is reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -2,6 +2,7 @@ import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { MarketplaceInput } from '../../knowledge/marketplace/marketplace-schema.js';
+import { seededRandom } from '../seeded-random.js';
 
 export interface MarketplaceShape {
   readonly stewards: number;
@@ -19,7 +20,7 @@ export interface MarketplaceShape {
  */
 export function generateMarketplace(shape: MarketplaceShape, exampleFile: string): MarketplaceInput {
   const example = parse(readFileSync(exampleFile, 'utf8')) as MarketplaceInput;
-  const random = seeded(shape.seed ?? 1);
+  const random = seededRandom(shape.seed ?? 1);
   const ttps = Array.from({ length: shape.ttps }, (_, i) => `TTP${i}`);
   const pick = <T>(items: readonly T[]): T[] => items.filter(() => random() < 0.7);
   const dataStewards: MarketplaceInput['dataStewards'] = {};
@@ -48,16 +49,5 @@ export function generateMarketplace(shape: MarketplaceShape, exampleFile: string
     name: `generated-${shape.stewards}x${shape.relationsPerSteward}`,
     computeProviders: Object.fromEntries(ttps.map((t) => [t, {}])),
     dataStewards,
-  };
-}
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

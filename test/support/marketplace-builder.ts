@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { seededRandom } from '../../experiments/seeded-random.js';
 import type { DataRequest } from '../../knowledge/data-request.js';
 import type { KnowledgeSnapshot } from '../../knowledge/knowledge-snapshot.js';
 import type { Marketplace } from '../../knowledge/marketplace/load-marketplace.js';
@@ -108,17 +109,6 @@ export function withOutputsUnchecked(m: Marketplace, name: string, allowedOutput
   return { ...m, microservices: { ...m.microservices, [name]: { ...entry(m.microservices, name), allowedOutputs } } };
 }
 
-/** Deterministic PRNG (mulberry32), so a failing random case can be replayed from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A random small marketplace (1–3 stewards, 0–3 TTPs, two datasets, random agreements, weights

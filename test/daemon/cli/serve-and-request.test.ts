@@ -3,15 +3,17 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { exampleData } from '../../support/example-data.js';
 import type { ExampleData } from '../../support/example-data.js';
 import { exampleMarketplaceFile, repoRoot } from '../../support/fixtures.js';
 
 const main = path.join(repoRoot, 'daemon', 'main.ts');
 /** tsx by its absolute location, so commands run from any directory. */
-const tsx = import.meta.resolve('tsx');
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** Every job process any runner on this machine has now, by its command-line tag. */
 function taggedJobProcesses(): number[] {

@@ -44,10 +44,14 @@ describe('sidecar stream (protobuf, columnar)', () => {
       });
       writer.close();
     });
-    const stats = await sendDataSet(src, { table, providers: ['VU'], artifacts: [{ name: 'a.svg', mediaType: 'image/svg+xml', content: '<svg/>' }] }, { host: server.host, port: server.port, token: 't' }, origin, opts);
-    await server.completion;
-    await server.close();
-    return { header: header as StreamHeader, end: end as StreamEnd, chunks, stats };
+    try {
+      const set = { table, providers: ['VU'], artifacts: [{ name: 'a.svg', mediaType: 'image/svg+xml', content: '<svg/>' }] };
+      const stats = await sendDataSet(src, set, { host: server.host, port: server.port, token: 't' }, origin, opts);
+      await server.completion;
+      return { header: header as StreamHeader, end: end as StreamEnd, chunks, stats };
+    } finally {
+      await server.close();
+    }
   }
 
   async function rowsOf(db: DuckDBConnection, sql: string) {
