@@ -41,7 +41,7 @@ export class JobProcess {
   private readonly child: ChildProcess;
   private stderrTail = '';
   private exitInfo: Exit | undefined;
-  private readonly waiters = new Map<JobMessage['type'], (m: JobMessage) => void>();
+  private readonly waiters = new Map<JobMessage['type'], ((m: JobMessage) => void)[]>();
   private readonly received = new Map<JobMessage['type'], JobMessage>();
 
   constructor(opts: JobProcessOptions) {
@@ -56,7 +56,8 @@ export class JobProcess {
     });
     this.child.on('message', (m: JobMessage) => {
       this.received.set(m.type, m);
-      this.waiters.get(m.type)?.(m);
+      for (const wake of this.waiters.get(m.type) ?? []) wake(m);
+      this.waiters.delete(m.type);
     });
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
@@ -91,7 +92,7 @@ export class JobProcess {
     const seen = this.received.get(type);
     if (seen !== undefined) return Promise.resolve(seen as Extract<JobMessage, { type: T }>);
     return new Promise((resolve, reject) => {
-      this.waiters.set(type, (m) => resolve(m as Extract<JobMessage, { type: T }>));
+      this.waiters.set(type, [...(this.waiters.get(type) ?? []), (m) => resolve(m as Extract<JobMessage, { type: T }>)]);
       void this.exited.then((exit) => {
         const got = this.received.get(type);
         if (got !== undefined) resolve(got as Extract<JobMessage, { type: T }>);
