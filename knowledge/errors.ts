@@ -17,6 +17,10 @@ export const errorCodes = [
   'STREAM_INVALID',
   'NOT_FOUND',
   'INTERNAL',
+  'ADAPTER_TIMEOUT',
+  'ADAPTER_UNAVAILABLE',
+  'AGREEMENT_REVOKED',
+  'FORBIDDEN',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];

@@ -16,6 +16,10 @@ export const httpStatusByCode: Readonly<Record<ErrorCode, number>> = {
   STREAM_INVALID: 502,
   NOT_FOUND: 404,
   INTERNAL: 500,
+  ADAPTER_TIMEOUT: 504,
+  ADAPTER_UNAVAILABLE: 503,
+  AGREEMENT_REVOKED: 409,
+  FORBIDDEN: 403,
 };
 
 export interface ErrorBody {
