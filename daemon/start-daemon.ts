@@ -3,6 +3,7 @@ import { createLocalJobRunner } from '../adapters/local/index.js';
 import type { LocalJobRunner } from '../adapters/local/index.js';
 import { ensureExampleData } from '../experiments/datasets/example-data.js';
 import { DynamosError } from '../knowledge/errors.js';
+import { knowledgeOf } from '../knowledge/knowledge-snapshot.js';
 import type { Marketplace } from '../knowledge/marketplace/load-marketplace.js';
 import { loadMarketplaceFile, missingTableFiles } from '../knowledge/marketplace/load-marketplace.js';
 import type { Clock } from '../knowledge/ports/clock.js';
@@ -40,7 +41,7 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
   const runner = createLocalJobRunner(config.runner, { logger, clock });
   const strategy = strategies[config.strategy] as Strategy;
   const pipeline = {
-    knowledge: () => ({ marketplace, at: clock.now() }),
+    knowledge: () => knowledgeOf(marketplace, clock.now()),
     strategy,
     runner,
     clock,

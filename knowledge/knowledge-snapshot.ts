@@ -1,11 +1,143 @@
+import type { DataRequest } from './data-request.js';
 import type { Marketplace } from './marketplace/load-marketplace.js';
+import type { Signal } from './ports/metrics-source.js';
+
+/** One observed value and when it was observed (ms since the epoch). */
+export interface SignalReading {
+  readonly value: number;
+  readonly at: number;
+}
+
+/** What the knowledge base knows of one party (a data steward or a TTP). */
+export interface NodeState {
+  readonly party: string;
+  /** Latest reading per signal. */
+  readonly latest: Partial<Record<Signal, SignalReading>>;
+  /** Recent readings per signal, oldest first, at most `settings.windowSize`. */
+  readonly window: Partial<Record<Signal, readonly SignalReading[]>>;
+  /** An operator (or the outage API) took the party out; overrides its `up` signal. */
+  readonly markedOffline: boolean;
+}
 
 /**
- * What the daemon knows at one moment. Phases read it and never change it; a new snapshot is
- * made for each change (DESIGN §4).
+ * What past jobs taught about an archetype at one party, as exponentially weighted moving
+ * averages (DESIGN §4): latency per MB of data handled, CPU-seconds and energy per job.
+ */
+export interface LearnedOutcome {
+  readonly jobs: number;
+  /** Undefined until a job with a known data size was seen. */
+  readonly msPerMB: number | undefined;
+  readonly cpuSeconds: number;
+  readonly energyJoules: number;
+  readonly updatedAt: number;
+}
+
+/** The last choice for one requester and provider set, for hysteresis. */
+export interface ChoiceMemory {
+  readonly archetype: string;
+  readonly ttp?: string;
+  readonly utility?: number;
+  /** When this choice was first made: the last switch. */
+  readonly since: number;
+  /** When it was last confirmed. */
+  readonly lastAt: number;
+}
+
+/** A request whose jobs are running, so a change of policy can reach it. */
+export interface InFlightRequest {
+  readonly request: DataRequest;
+  readonly archetype: string;
+  readonly ttp?: string;
+  /** Every party a job of the request runs at. */
+  readonly parties: readonly string[];
+  readonly startedAt: number;
+}
+
+export interface KnowledgeSettings {
+  /** A reading older than this is not a value (per signal, ms). */
+  readonly staleAfterMs: Readonly<Record<Signal, number>>;
+  /** Readings kept per party and signal. */
+  readonly windowSize: number;
+  /** Weight of the newest job in the learned averages, in (0, 1]. */
+  readonly learningRate: number;
+}
+
+export const defaultKnowledgeSettings: KnowledgeSettings = {
+  staleAfterMs: { cpu: 30_000, memory: 30_000, queueDepth: 30_000, powerWatts: 60_000, up: 30_000 },
+  windowSize: 20,
+  learningRate: 0.3,
+};
+
+/**
+ * What the daemon knows at one moment (DESIGN §4). Phases read it and never change it: `fold`
+ * returns a new snapshot for each event.
  */
 export interface KnowledgeSnapshot {
   readonly marketplace: Marketplace;
-  /** Clock time the snapshot describes, in ms since the epoch. */
+  /** The clock time the snapshot describes (ms since the epoch). */
   readonly at: number;
+  readonly nodes: Readonly<Record<string, NodeState>>;
+  /** Keyed by `outcomeKey(archetype, party)`. */
+  readonly outcomes: Readonly<Record<string, LearnedOutcome>>;
+  /** Keyed by `choiceKey(requester, providers)`. */
+  readonly choices: Readonly<Record<string, ChoiceMemory>>;
+  /** Keyed by request id. */
+  readonly inFlight: Readonly<Record<string, InFlightRequest>>;
+  /** Bytes of each steward's table files, for predicting work from data size. */
+  readonly dataBytes: Readonly<Record<string, number>>;
+  readonly monitor: {
+    readonly lastReadAt: number | undefined;
+    readonly failures: readonly { readonly signal: Signal; readonly reason: string }[];
+    readonly error: string | undefined;
+  };
+  readonly settings: KnowledgeSettings;
+}
+
+/** A snapshot knowing only the marketplace: no readings, no history. */
+export function knowledgeOf(marketplace: Marketplace, at: number, settings: KnowledgeSettings = defaultKnowledgeSettings): KnowledgeSnapshot {
+  return {
+    marketplace,
+    at,
+    nodes: {},
+    outcomes: {},
+    choices: {},
+    inFlight: {},
+    dataBytes: {},
+    monitor: { lastReadAt: undefined, failures: [], error: undefined },
+    settings,
+  };
+}
+
+export function outcomeKey(archetype: string, party: string): string {
+  return `${archetype}/${party}`;
+}
+
+/** Hysteresis is per requester and set of providers asked, whatever their order. */
+export function choiceKey(requester: string, providers: readonly string[]): string {
+  return `${requester}|${[...providers].sort().join(',')}`;
+}
+
+/** The party's fresh value of a signal, or undefined when it has none or it is stale. */
+export function freshValue(k: KnowledgeSnapshot, party: string, signal: Signal): number | undefined {
+  const reading = k.nodes[party]?.latest[signal];
+  if (reading === undefined || k.at - reading.at > k.settings.staleAfterMs[signal]) return undefined;
+  return reading.value;
+}
+
+/** Age of the party's latest reading of a signal, in ms; undefined when it never had one. */
+export function readingAge(k: KnowledgeSnapshot, party: string, signal: Signal): number | undefined {
+  const reading = k.nodes[party]?.latest[signal];
+  return reading === undefined ? undefined : k.at - reading.at;
+}
+
+/**
+ * Whether a party takes work: not marked offline, and not reported down. A party whose `up` is
+ * unknown or stale counts as online (the embedded default has no liveness signal); the symptoms
+ * report the staleness.
+ */
+export function isOnline(k: KnowledgeSnapshot, party: string): boolean {
+  const node = k.nodes[party];
+  if (node?.markedOffline === true) return false;
+  const up = freshValue(k, party, 'up');
+  return up === undefined || up >= 1;
 }

@@ -1,5 +1,6 @@
 import type { DataRequest } from '../../knowledge/data-request.js';
 import type { KnowledgeSnapshot } from '../../knowledge/knowledge-snapshot.js';
+import { isOnline } from '../../knowledge/knowledge-snapshot.js';
 import { buildChains } from './chain.js';
 import type { Denial, ProviderGrant } from './policy.js';
 import { checkProvider, isDenial } from './policy.js';
@@ -13,7 +14,7 @@ export interface ArchetypeOption {
   readonly feasible: boolean;
   /** Why it is infeasible, or which providers allow it. */
   readonly reason: string;
-  /** TTPs every authorised steward allows, in marketplace order (only when computeAt is other). */
+  /** Online TTPs every authorised steward allows, in marketplace order (only when computeAt is other). */
   readonly ttps: readonly string[];
 }
 
@@ -36,6 +37,8 @@ export function analyze(k: KnowledgeSnapshot, req: DataRequest): Analysis {
   for (const provider of new Set(req.providers)) {
     const verdict = checkProvider(m, req, provider);
     if (isDenial(verdict)) denied.push(verdict);
+    // Allowed but unreachable: excluded from this request, with the reason (not a policy denial).
+    else if (!isOnline(k, provider)) denied.push({ provider, reason: 'STEWARD_OFFLINE', message: `${provider} is offline.` });
     else authorised.push(verdict);
   }
   const stewards = authorised.map((g) => g.steward);
@@ -46,12 +49,16 @@ export function analyze(k: KnowledgeSnapshot, req: DataRequest): Analysis {
     if (authorised.length === 0) return infeasible('no provider is authorised');
     const refusing = authorised.filter((g) => !g.archetypes.includes(name)).map((g) => g.steward);
     if (refusing.length > 0) return infeasible(`not allowed by ${refusing.join(', ')}`);
-    const ttps =
+    const allowed =
       archetype.computeProvider === 'other'
         ? Object.keys(m.computeProviders).filter((c) => authorised.every((g) => g.computeProviders.includes(c)))
         : [];
-    if (archetype.computeProvider === 'other' && ttps.length === 0) {
+    const ttps = allowed.filter((c) => isOnline(k, c));
+    if (archetype.computeProvider === 'other' && allowed.length === 0) {
       return infeasible(`no trusted third party is allowed by all of ${stewards.join(', ')}`);
+    }
+    if (archetype.computeProvider === 'other' && ttps.length === 0) {
+      return infeasible(`every trusted third party allowed by all of ${stewards.join(', ')} is offline (${allowed.join(', ')})`);
     }
     const chains = buildChains(m, req, name, stewards, ttps[0]);
     if (!chains.ok) return infeasible(chains.reason, ttps);

@@ -21,7 +21,8 @@ export const denialReasons = [
   'DATASET_NOT_ALLOWED',
   'NO_COMMON_ARCHETYPE',
 ] as const;
-export type DenialReason = (typeof denialReasons)[number];
+/** Why an agreement does not authorise a request, or (STEWARD_OFFLINE) why an authorised steward is left out. */
+export type DenialReason = (typeof denialReasons)[number] | 'STEWARD_OFFLINE';
 
 export interface Denial {
   readonly provider: string;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { Problem } from '../problems.js';
 import { formatPath, problemsFromZod } from '../problems.js';
+import { canonicalJson } from '../canonical-json.js';
 import { checkReferences } from './check-references.js';
 import type { MarketplaceConfig } from './marketplace-schema.js';
 import { marketplaceSchema } from './marketplace-schema.js';
@@ -98,16 +99,4 @@ export async function missingTableFiles(marketplace: Marketplace): Promise<Probl
 
 function revisionOf(config: MarketplaceConfig): string {
   return createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, 12);
-}
-
-/** JSON with object keys sorted, so equal configs hash equally whatever their key order. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

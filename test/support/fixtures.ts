@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import type { DataRequest } from '../../knowledge/data-request.js';
 import { describeProblems } from '../../knowledge/problems.js';
 import type { KnowledgeSnapshot } from '../../knowledge/knowledge-snapshot.js';
+import { knowledgeOf } from '../../knowledge/knowledge-snapshot.js';
 import type { Marketplace } from '../../knowledge/marketplace/load-marketplace.js';
 import { validateMarketplace } from '../../knowledge/marketplace/load-marketplace.js';
 import type { MarketplaceInput } from '../../knowledge/marketplace/marketplace-schema.js';
@@ -24,7 +25,7 @@ export function marketplaceFrom(input: MarketplaceInput = exampleConfig(), dataD
 }
 
 export function snapshotOf(marketplace: Marketplace = marketplaceFrom(), at = 0): KnowledgeSnapshot {
-  return { marketplace, at };
+  return knowledgeOf(marketplace, at);
 }
 
 /** The original DYNAMOS request (README §13), with the example's fictional requester. */

@@ -5,6 +5,8 @@ import type { Analysis } from '../analyze.js';
 export interface StrategyChoice {
   readonly archetype: string;
   readonly ttp?: string;
+  /** The choice's overall score, for strategies that compute one (kept for hysteresis). */
+  readonly utility?: number;
 }
 
 /** Every candidate explained, best first, and the choice (null when nothing is feasible). */

@@ -10,6 +10,7 @@ import { plan } from '../../../daemon/mape/plan.js';
 import { dynamosStrategy } from '../../../daemon/mape/strategies/dynamos-strategy.js';
 import type { DataRequest } from '../../../knowledge/data-request.js';
 import { DynamosError } from '../../../knowledge/errors.js';
+import { knowledgeOf } from '../../../knowledge/knowledge-snapshot.js';
 import type { Deployment } from '../../../knowledge/ports/job-runner.js';
 import { silentLogger } from '../../../knowledge/ports/logger.js';
 import { exampleData, expectedAverages } from '../../support/example-data.js';
@@ -35,7 +36,7 @@ describe('LocalJobRunner: single-use job processes', function () {
   });
 
   function deploymentFor(overrides: Partial<DataRequest>, deadlineMs = 60_000): Deployment {
-    const k = { marketplace: marketplaceFrom(exampleConfig(), data.dir), at: 0 };
+    const k = knowledgeOf(marketplaceFrom(exampleConfig(), data.dir), 0);
     const p = plan(k, analyze(k, dataRequest(overrides)), dynamosStrategy);
     assert.equal(p.kind, 'deploy');
     return { requestId: dataRequest(overrides).id, jobs: p.kind === 'deploy' ? p.jobs : [], deadlineMs };

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
 import type { ArchetypeOption } from '../../../daemon/mape/analyze.js';
 import { analyze } from '../../../daemon/mape/analyze.js';
+import { fold } from '../../../knowledge/fold.js';
 import type { DataRequest } from '../../../knowledge/data-request.js';
 import { dataRequest, snapshotOf } from '../../support/fixtures.js';
 import type { ConfigEdit } from '../../support/marketplace-builder.js';
@@ -24,6 +25,19 @@ describe('analyze: who is authorised', () => {
     const a = analyze(givenSnapshot(), dataRequest({ providers: ['VU', 'RUG', 'VU', 'RUG'] }));
     assert.deepEqual(a.authorised.map((g) => g.steward), ['VU']);
     assert.deepEqual(a.denied.map((d) => d.provider), ['RUG']);
+  });
+
+  it('leaves out an authorised steward that is offline, saying so', () => {
+    const k = fold(givenSnapshot(), { kind: 'partyMarked', party: 'VU', offline: true, at: 0 });
+    const a = analyze(k, dataRequest());
+    assert.deepEqual(a.authorised.map((g) => g.steward), ['UVA']);
+    assert.deepEqual(a.denied.map(({ provider, reason }) => ({ provider, reason })), [{ provider: 'VU', reason: 'STEWARD_OFFLINE' }, { provider: 'RUG', reason: 'NO_RELATION' }]);
+  });
+
+  it('treats a steward whose fresh `up` reading is 0 as offline, and a stale one as unknown (online)', () => {
+    const down = (at: number) => fold(givenSnapshot(), { kind: 'metricsRead', reading: { at, samples: [{ party: 'VU', signal: 'up', value: 0, at: 0 }], failures: [] } });
+    assert.deepEqual(analyze(down(1_000), dataRequest()).authorised.map((g) => g.steward), ['UVA']);
+    assert.deepEqual(analyze(down(60_000), dataRequest()).authorised.map((g) => g.steward), ['VU', 'UVA']);
   });
 
   it('records the policy revision it decided under', () => {
@@ -114,6 +128,17 @@ describe('analyze: archetype options', () => {
       assert.match(o.reason, row.reason);
     });
   }
+
+  it('offers only online TTPs, and none when every allowed TTP is offline', () => {
+    const marked = (k: ReturnType<typeof givenSnapshot>, party: string) => fold(k, { kind: 'partyMarked', party, offline: true, at: 0 });
+    const bothTrusted = givenSnapshot(relation('VU', { allowedComputeProviders: ['SURF', 'otherCompany'] }), relation('UVA', { allowedComputeProviders: ['SURF', 'otherCompany'] }));
+    const throughTtp = (k: ReturnType<typeof givenSnapshot>) => option(analyze(k, dataRequest({ options: { aggregate: true } })).archetypes, 'dataThroughTtp');
+    assert.deepEqual(throughTtp(bothTrusted).ttps, ['SURF', 'otherCompany']);
+    assert.deepEqual(throughTtp(marked(bothTrusted, 'SURF')).ttps, ['otherCompany']);
+    const none = throughTtp(marked(marked(bothTrusted, 'SURF'), 'otherCompany'));
+    assert.equal(none.feasible, false);
+    assert.match(none.reason, /is offline \(SURF, otherCompany\)/);
+  });
 
   it('lists every archetype of the marketplace with its weight and where it computes', () => {
     const a = analyze(givenSnapshot(), dataRequest());

@@ -1,0 +1,159 @@
+import { createReadStream } from 'node:fs';
+import { appendFile, mkdir, open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { digestOf } from '../canonical-json.js';
+import type { DecisionRecord } from './decision-record.js';
+
+export const genesisHash = '0'.repeat(64);
+
+/** A record before the log numbers and chains it. */
+export type UnsealedRecord = Omit<DecisionRecord, 'seq' | 'prevHash' | 'hash'>;
+
+/** Numbers a record and chains it to the one before: its hash covers every field but itself. */
+export function sealRecord(unsealed: UnsealedRecord, seq: number, prevHash: string): DecisionRecord {
+  const body = { ...unsealed, seq, prevHash };
+  return { ...body, hash: digestOf(body) };
+}
+
+export interface LogProblem {
+  /** 1-based line of the log file. */
+  readonly line: number;
+  readonly message: string;
+}
+
+export type LogVerdict =
+  | { readonly ok: true; readonly records: number; readonly lastHash: string }
+  | { readonly ok: false; readonly records: number; readonly problems: readonly LogProblem[] };
+
+/**
+ * Checks a decision log line by line: each record's hash matches its content (an edit shows),
+ * each links to the previous record's hash, and sequence numbers run 1, 2, 3… (a dropped record
+ * leaves a gap, a reordered one runs backwards). Every problem is reported, with its line.
+ */
+export async function verifyDecisionLog(lines: AsyncIterable<string> | Iterable<string>): Promise<LogVerdict> {
+  const problems: LogProblem[] = [];
+  let expectedSeq = 1;
+  let prevHash = genesisHash;
+  let line = 0;
+  let records = 0;
+  for await (const text of lines) {
+    line++;
+    if (text.trim() === '') continue;
+    let record: DecisionRecord;
+    try {
+      record = JSON.parse(text) as DecisionRecord;
+    } catch {
+      problems.push({ line, message: 'not a JSON record' });
+      continue;
+    }
+    records++;
+    const { hash, ...body } = record;
+    if (digestOf(body) !== hash) problems.push({ line, message: `record ${record.seq} was changed after it was written (its hash does not match its content)` });
+    if (record.prevHash !== prevHash) problems.push({ line, message: `record ${record.seq} does not follow the record before it (previous hash mismatch)` });
+    if (record.seq !== expectedSeq) {
+      const why = record.seq > expectedSeq ? `record(s) ${expectedSeq}–${record.seq - 1} are missing` : 'records are out of order';
+      problems.push({ line, message: `expected record ${expectedSeq}, found ${record.seq}: ${why}` });
+    }
+    expectedSeq = record.seq + 1;
+    prevHash = hash;
+  }
+  return problems.length === 0 ? { ok: true, records, lastHash: prevHash } : { ok: false, records, problems };
+}
+
+export function linesOf(file: string): AsyncIterable<string> {
+  return createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+}
+
+/**
+ * The decision log as an append-only JSON Lines file. Appends take turns, so the chain never
+ * forks; a reopened log continues from its last record. Recent records are kept in memory for
+ * `GET /api/v1/decisions/{id}`; older ones are found by reading the file.
+ */
+export class FileDecisionLog {
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly recent = new Map<string, DecisionRecord>();
+
+  private constructor(
+    readonly file: string,
+    private seq: number,
+    private lastHash: string,
+    private readonly keepRecent: number,
+  ) {}
+
+  static async open(file: string, opts: { keepRecent?: number } = {}): Promise<FileDecisionLog> {
+    await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+    const last = await lastRecord(file);
+    return new FileDecisionLog(file, last?.seq ?? 0, last?.hash ?? genesisHash, opts.keepRecent ?? 10_000);
+  }
+
+  append(unsealed: UnsealedRecord): Promise<DecisionRecord> {
+    const next = this.queue.then(async () => {
+      const record = sealRecord(unsealed, this.seq + 1, this.lastHash);
+      await appendFile(this.file, `${JSON.stringify(record)}\n`);
+      this.seq = record.seq;
+      this.lastHash = record.hash;
+      this.remember(record);
+      return record;
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async find(requestId: string): Promise<DecisionRecord | undefined> {
+    const known = this.recent.get(requestId);
+    if (known !== undefined) return known;
+    await this.queue;
+    let found: DecisionRecord | undefined;
+    try {
+      for await (const text of linesOf(this.file)) {
+        if (text.includes(requestId)) {
+          const record = JSON.parse(text) as DecisionRecord;
+          if (record.requestId === requestId) found = record;
+        }
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    return found;
+  }
+
+  /** Waits for the appends under way. */
+  async close(): Promise<void> {
+    await this.queue;
+  }
+
+  private remember(record: DecisionRecord): void {
+    this.recent.delete(record.requestId);
+    this.recent.set(record.requestId, record);
+    if (this.recent.size > this.keepRecent) this.recent.delete(this.recent.keys().next().value as string);
+  }
+}
+
+/** The last record of a log file, read from its end, or undefined for a missing or empty file. */
+async function lastRecord(file: string): Promise<DecisionRecord | undefined> {
+  let size: number;
+  try {
+    size = (await stat(file)).size;
+  } catch {
+    return undefined;
+  }
+  if (size === 0) return undefined;
+  const handle = await open(file, 'r');
+  try {
+    let chunk = 64 * 1024;
+    for (;;) {
+      const start = Math.max(0, size - chunk);
+      const buffer = Buffer.alloc(size - start);
+      await handle.read(buffer, 0, buffer.length, start);
+      const lines = buffer.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+      if (lines.length > (start === 0 ? 0 : 1) || start === 0) {
+        const last = lines[lines.length - 1];
+        return last === undefined ? undefined : (JSON.parse(last) as DecisionRecord);
+      }
+      chunk *= 4;
+    }
+  } finally {
+    await handle.close();
+  }
+}
