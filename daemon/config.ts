@@ -1,6 +1,12 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { influxConfigSchema } from '../adapters/influx/index.js';
 import { localJobRunnerConfigSchema } from '../adapters/local/config.js';
+import { prometheusConfigSchema } from '../adapters/prometheus/index.js';
+import { rabbitMqConfigSchema } from '../adapters/rabbitmq/index.js';
+import { energyModelSchema } from '../knowledge/energy-model.js';
+import { signals } from '../knowledge/ports/metrics-source.js';
+import { strategyConfigSchema } from './mape/strategies/index.js';
 import { packageRoot } from './package-root.js';
 
 /** The bundled example marketplace. */
@@ -8,9 +14,21 @@ export function exampleMarketplaceFile(): string {
   return path.join(packageRoot(), 'experiments', 'marketplaces', 'example.yaml');
 }
 
+const ms = z.number().int().positive();
+
+/** Where the Monitor phase reads the parties' state. */
+export const metricsConfigSchema = z.discriminatedUnion('source', [
+  /** This machine's CPU and memory and the local jobs' CPU-seconds (the embedded default). */
+  z.strictObject({ source: z.literal('local'), windowMs: ms.optional() }),
+  z.strictObject({ source: z.literal('prometheus'), prometheus: prometheusConfigSchema }),
+  /** No readings: utility and threshold fall back to the dynamos rules, as they say. */
+  z.strictObject({ source: z.literal('none') }),
+]);
+
 /**
- * How a daemon runs. Every field has a default, so `dynamos serve` with no arguments runs the
- * bundled example marketplace on generated data.
+ * How a daemon runs: one deployment's settings (`dynamos serve --settings FILE`, flags on top).
+ * Every field has a default, so `dynamos serve` alone runs the example marketplace on generated
+ * data with the dynamos strategy.
  */
 export const daemonConfigSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
@@ -18,20 +36,50 @@ export const daemonConfigSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8080),
   /** The marketplace config; the bundled example when absent. */
   marketplaceFile: z.string().optional(),
-  /**
-   * Where table files resolve. For the example, where its data is generated.
-   * @default the config file's directory; ./data/example for the example
-   */
+  /** Where table files resolve. @default the config file's directory; ./data/example for the example */
   dataDir: z.string().optional(),
   /** Rows per steward when the example's data is generated. */
   exampleRows: z.number().int().positive().default(10_000),
-  strategy: z.enum(['dynamos']).default('dynamos'),
+  /** The archetype strategy of this deployment, with its options. */
+  strategy: strategyConfigSchema.default({ name: 'dynamos' }),
   /** Each job is killed this long after it starts (the original's deadline). */
-  jobDeadlineMs: z.number().int().positive().default(600_000),
+  jobDeadlineMs: ms.default(600_000),
   /** Request bodies above this size get 413. */
   bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
   runner: localJobRunnerConfigSchema.default({ warmProcesses: 3 }),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** The background MAPE-K loop. */
+  loop: z
+    .strictObject({
+      /** Time between iterations. */
+      periodMs: ms.default(15_000),
+      /** Longest wait between reads while the metrics source keeps failing. */
+      maxBackoffMs: ms.default(300_000),
+      /** CPU or memory at or above this is overload (a symptom). */
+      loadThreshold: z.number().gt(0).max(1).default(0.8),
+    })
+    .default({ periodMs: 15_000, maxBackoffMs: 300_000, loadThreshold: 0.8 }),
+  knowledge: z
+    .strictObject({
+      /** A reading older than this is not a value, per signal. */
+      staleAfterMs: z.partialRecord(z.enum(signals), ms).default({}),
+      windowSize: z.number().int().positive().default(20),
+      learningRate: z.number().gt(0).max(1).default(0.3),
+    })
+    .default({ staleAfterMs: {}, windowSize: 20, learningRate: 0.3 }),
+  metrics: metricsConfigSchema.default({ source: 'local' }),
+  /** Watts per CPU for estimating energy where no meter reports it (knowledge/energy-model.ts). */
+  energy: energyModelSchema.optional(),
+  /** Requests over RabbitMQ, with the same body and semantics as HTTP. */
+  amqp: rabbitMqConfigSchema.optional(),
+  /** Decisions and samples written to InfluxDB 1.x for Grafana and experiments. */
+  influx: influxConfigSchema.optional(),
+  /** The hash-chained decision log (JSON Lines). */
+  decisionLogFile: z.string().default(path.join('data', 'decisions.jsonl')),
+  /** Enables changing agreements and party status over the API; also read from DYNAMOS_ADMIN_TOKEN. */
+  adminToken: z.string().min(16, 'use at least 16 characters').optional(),
+  /** Reload the marketplace config when its file changes. */
+  watchConfig: z.boolean().default(true),
 });
 
 export type DaemonConfigInput = z.input<typeof daemonConfigSchema>;

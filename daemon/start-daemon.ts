@@ -1,94 +1,165 @@
 import { createDuckDBQueryInspector } from '../adapters/duckdb/index.js';
+import { createInfluxTelemetrySink } from '../adapters/influx/index.js';
 import { createLocalJobRunner } from '../adapters/local/index.js';
 import type { LocalJobRunner } from '../adapters/local/index.js';
-import { ensureExampleData } from '../experiments/datasets/example-data.js';
-import { DynamosError } from '../knowledge/errors.js';
-import { knowledgeOf } from '../knowledge/knowledge-snapshot.js';
+import { LocalMetricsSource } from '../adapters/local/local-metrics-source.js';
+import { createPrometheusMetricsSource } from '../adapters/prometheus/index.js';
+import { createRabbitMqRequestQueue } from '../adapters/rabbitmq/index.js';
+import { FileDecisionLog } from '../knowledge/audit/decision-log.js';
+import { defaultEnergyModel, estimateJobJoules } from '../knowledge/energy-model.js';
+import { KnowledgeBase } from '../knowledge/knowledge-base.js';
+import { defaultKnowledgeSettings, knowledgeOf } from '../knowledge/knowledge-snapshot.js';
 import type { Marketplace } from '../knowledge/marketplace/load-marketplace.js';
-import { loadMarketplaceFile, missingTableFiles } from '../knowledge/marketplace/load-marketplace.js';
 import type { Clock } from '../knowledge/ports/clock.js';
 import { systemClock } from '../knowledge/ports/clock.js';
 import type { Logger } from '../knowledge/ports/logger.js';
+import type { MetricsSource } from '../knowledge/ports/metrics-source.js';
+import type { RequestQueue } from '../knowledge/ports/request-queue.js';
+import { startAmqpIntake } from './api/amqp-intake.js';
 import { createApi, startHttpServer } from './api/http-server.js';
-import type { DaemonConfigInput } from './config.js';
-import { daemonConfigSchema, defaultExampleDataDir, exampleMarketplaceFile } from './config.js';
+import type { DaemonConfig, DaemonConfigInput } from './config.js';
+import { daemonConfigSchema } from './config.js';
+import { ConfigWatch } from './config-watch.js';
+import { datasetSizes } from './data-sizes.js';
+import { loadDaemonMarketplace } from './load-daemon-marketplace.js';
 import { createLogger } from './logger.js';
-import type { Strategy } from './mape/strategies/strategy.js';
-import { dynamosStrategy } from './mape/strategies/dynamos-strategy.js';
+import { BackgroundLoop } from './loop/background-loop.js';
+import { RequestLoop } from './loop/request-loop.js';
+import { createStrategy } from './mape/strategies/index.js';
+import { DaemonMetrics } from './telemetry/daemon-metrics.js';
 
 export interface RunningDaemon {
   readonly url: string;
-  readonly marketplace: Marketplace;
+  readonly config: DaemonConfig;
+  readonly knowledge: KnowledgeBase;
   readonly runner: LocalJobRunner;
-  /** Stops accepting requests, ends every job and frees every resource; idempotent. */
+  readonly requests: RequestLoop;
+  readonly background: BackgroundLoop;
+  readonly metrics: DaemonMetrics;
+  readonly decisionLog: FileDecisionLog;
+  /** The marketplace in force now. */
+  marketplace(): Marketplace;
+  /** Stops intake, ends every job, closes every adapter; idempotent. */
   close(): Promise<void>;
 }
 
-const strategies: Readonly<Record<string, Strategy>> = { dynamos: dynamosStrategy };
-
 /**
- * The embedded default (DESIGN §2): the whole marketplace on this machine, jobs as local
- * single-use processes. With no marketplace file, the bundled example on generated data.
+ * The composition root of the embedded default (DESIGN §2): knowledge base, request and
+ * background loops, local single-use jobs, the HTTP API and, when configured, RabbitMQ intake,
+ * Prometheus monitoring and InfluxDB telemetry.
  *
  * @throws DynamosError CONFIG_INVALID when the marketplace is invalid or a table file is missing.
  */
 export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?: Logger; clock?: Clock } = {}): Promise<RunningDaemon> {
-  const config = daemonConfigSchema.parse(input);
+  const config = daemonConfigSchema.parse({ ...input, adminToken: input.adminToken ?? process.env['DYNAMOS_ADMIN_TOKEN'] });
   const logger = deps.logger ?? createLogger(config.logLevel);
   const clock = deps.clock ?? systemClock;
-  const marketplace = await loadMarketplace(config.marketplaceFile, config.dataDir, config.exampleRows, logger);
-  const inspector = await createDuckDBQueryInspector();
-  const runner = createLocalJobRunner(config.runner, { logger, clock });
-  const strategy = strategies[config.strategy] as Strategy;
-  const pipeline = {
-    knowledge: () => knowledgeOf(marketplace, clock.now()),
-    strategy,
-    runner,
-    clock,
-    logger,
-    deadlineMs: config.jobDeadlineMs,
+  const marketplace = await loadDaemonMarketplace(config, logger);
+  const settings = { ...defaultKnowledgeSettings, ...config.knowledge, staleAfterMs: { ...defaultKnowledgeSettings.staleAfterMs, ...config.knowledge.staleAfterMs } };
+  const knowledge = new KnowledgeBase(knowledgeOf(marketplace, clock.now(), settings));
+  const refreshSizes = async () => knowledge.apply({ kind: 'dataSizesKnown', bytes: await datasetSizes(knowledge.current().marketplace) });
+  await refreshSizes();
+
+  const closers: (() => Promise<void> | void)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await Promise.resolve(close()).catch((error: unknown) => logger.error('closing failed', { error: String(error) }));
   };
-  const app = createApi({ pipeline, inspector, bodyLimitBytes: config.bodyLimitBytes, startedAt: clock.now() });
-  let server;
   try {
+    const inspector = await createDuckDBQueryInspector();
+    closers.push(() => inspector.close());
+    const runner = createLocalJobRunner(config.runner, { logger, clock });
+    closers.push(() => runner.close());
+    const metrics = new DaemonMetrics();
+    const energy = config.energy ?? defaultEnergyModel;
+    const source = metricsSource(config, runner, { logger, clock, energy });
+    if (source !== undefined) closers.push(() => source.close());
+    const decisionLog = await FileDecisionLog.open(config.decisionLogFile);
+    closers.push(() => decisionLog.close());
+    const telemetry = config.influx === undefined ? undefined : createInfluxTelemetrySink(config.influx, { logger, clock });
+    if (telemetry !== undefined) closers.push(() => telemetry.close());
+    const strategy = createStrategy(config.strategy);
+
+    const requests = new RequestLoop({
+      knowledge,
+      strategy: () => strategy,
+      runner,
+      clock,
+      logger,
+      deadlineMs: config.jobDeadlineMs,
+      energyOf: (report) => estimateJobJoules(report.cpuSeconds, energy),
+      decisionLog,
+      metrics,
+      ...(telemetry === undefined ? {} : { telemetry }),
+    });
+    const background = new BackgroundLoop({
+      knowledge,
+      source,
+      requests,
+      clock,
+      logger,
+      metrics,
+      ...(telemetry === undefined ? {} : { telemetry }),
+      periodMs: config.loop.periodMs,
+      maxBackoffMs: config.loop.maxBackoffMs,
+      symptoms: { loadThreshold: config.loop.loadThreshold },
+    });
+    background.start();
+    closers.push(() => background.stop());
+    const onPolicy = knowledge.onChange((_, event) => {
+      if (event.kind === 'marketplaceChanged') void refreshSizes();
+    });
+    closers.push(onPolicy);
+
+    const intake = { knowledge, inspector, requests };
     await runner.whenWarm();
-    server = await startHttpServer(app, { host: config.host, port: config.port });
+    const app = createApi({ intake, logger, clock, bodyLimitBytes: config.bodyLimitBytes, startedAt: clock.now(), decisions: decisionLog, metrics, ...(config.adminToken === undefined ? {} : { adminToken: config.adminToken }) });
+    const server = await startHttpServer(app, { host: config.host, port: config.port });
+    closers.push(() => server.close());
+    if (config.amqp !== undefined) {
+      const queue: RequestQueue = createRabbitMqRequestQueue(config.amqp, { logger, clock });
+      await startAmqpIntake(queue, intake, { logger, metrics });
+      closers.push(() => queue.close());
+    }
+    if (config.marketplaceFile !== undefined && config.watchConfig) {
+      const watch = new ConfigWatch(config.marketplaceFile, config.dataDir, { knowledge, clock, logger });
+      watch.start();
+      closers.push(() => watch.stop());
+    }
+    logger.info('daemon listening', { url: server.url, marketplace: marketplace.name, revision: marketplace.revision, strategy: strategy.name, metrics: source?.name ?? 'none' });
+    let closing: Promise<void> | undefined;
+    return {
+      url: server.url,
+      config,
+      knowledge,
+      runner,
+      requests,
+      background,
+      metrics,
+      decisionLog,
+      marketplace: () => knowledge.current().marketplace,
+      close: () => (closing ??= closeAll()),
+    };
   } catch (error) {
-    await runner.close();
-    await inspector.close();
+    await closeAll();
     throw error;
   }
-  logger.info('daemon listening', { url: server.url, marketplace: marketplace.name, revision: marketplace.revision, strategy: strategy.name });
-  let closing: Promise<void> | undefined;
-  const running = server;
-  return {
-    url: running.url,
-    marketplace,
-    runner,
-    close: () =>
-      (closing ??= (async () => {
-        await running.close();
-        await runner.close();
-        await inspector.close();
-      })()),
-  };
 }
 
-async function loadMarketplace(file: string | undefined, dataDir: string | undefined, exampleRows: number, logger: Logger): Promise<Marketplace> {
-  const example = file === undefined;
-  const dir = example ? (dataDir ?? defaultExampleDataDir()) : dataDir;
-  const result = await loadMarketplaceFile(file ?? exampleMarketplaceFile(), dir);
-  if (!result.ok) throw configInvalid(`the marketplace config ${file ?? 'example'} is invalid`, result.problems);
-  const m = result.marketplace;
-  if (example && (await ensureExampleData(m.dataDir, Object.keys(m.dataStewards), exampleRows))) {
-    logger.info('generated the example data', { dataDir: m.dataDir, rowsPerSteward: exampleRows });
+function metricsSource(
+  config: DaemonConfig,
+  runner: LocalJobRunner,
+  deps: { logger: Logger; clock: Clock; energy: typeof defaultEnergyModel },
+): MetricsSource | undefined {
+  switch (config.metrics.source) {
+    case 'local':
+      return new LocalMetricsSource({ events: runner.events, ...deps, ...(config.metrics.windowMs === undefined ? {} : { windowMs: config.metrics.windowMs }) });
+    case 'prometheus':
+      return createPrometheusMetricsSource(config.metrics.prometheus, deps);
+    case 'none':
+      return undefined;
+    default: {
+      const _exhaustive: never = config.metrics;
+      return _exhaustive;
+    }
   }
-  const missing = await missingTableFiles(m);
-  if (missing.length > 0) throw configInvalid(`table files are missing in ${m.dataDir}`, missing);
-  return m;
-}
-
-function configInvalid(message: string, problems: readonly { path: string; message: string }[]): DynamosError {
-  const list = problems.map((p) => `${p.path}: ${p.message}`).join('\n');
-  return new DynamosError('CONFIG_INVALID', `${message}:\n${list}`, { retryable: false, details: { problems } });
 }

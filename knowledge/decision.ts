@@ -33,7 +33,7 @@ export interface DecisionExplanation {
   readonly strategy: string;
   readonly policyRevision: string;
   readonly candidates: readonly CandidateExplanation[];
-  readonly choice: { readonly archetype: string; readonly ttp?: string } | null;
+  readonly choice: { readonly archetype: string; readonly ttp?: string; readonly utility?: number } | null;
   readonly reason: string;
   readonly chains: readonly ChainExplanation[];
 }

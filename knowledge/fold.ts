@@ -65,7 +65,7 @@ export function fold(k: KnowledgeSnapshot, event: KnowledgeEvent): KnowledgeSnap
         archetype: event.archetype,
         ...(event.ttp === undefined ? {} : { ttp: event.ttp }),
         ...(event.utility === undefined ? {} : { utility: event.utility }),
-        since: same ? previous.since : event.at,
+        ...(same ? (previous.since === undefined ? {} : { since: previous.since }) : previous === undefined ? {} : { since: event.at }),
         lastAt: event.at,
       };
       return { ...k, choices: { ...k.choices, [event.key]: memory } };
@@ -106,6 +106,7 @@ function foldLessons(k: KnowledgeSnapshot, archetype: string, jobs: readonly Job
     outcomes[key] = {
       jobs: (old?.jobs ?? 0) + 1,
       msPerMB: mb === undefined ? old?.msPerMB : blend(old?.msPerMB, job.durationMs / mb),
+      joulesPerMB: mb === undefined ? old?.joulesPerMB : blend(old?.joulesPerMB, job.energyJoules / mb),
       cpuSeconds: blend(old?.cpuSeconds, job.cpuSeconds),
       energyJoules: blend(old?.energyJoules, job.energyJoules),
       updatedAt: at,

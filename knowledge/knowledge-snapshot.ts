@@ -29,6 +29,8 @@ export interface LearnedOutcome {
   readonly msPerMB: number | undefined;
   readonly cpuSeconds: number;
   readonly energyJoules: number;
+  /** Energy per MB of data handled; undefined until a job with a known data size was seen. */
+  readonly joulesPerMB: number | undefined;
   readonly updatedAt: number;
 }
 
@@ -37,8 +39,11 @@ export interface ChoiceMemory {
   readonly archetype: string;
   readonly ttp?: string;
   readonly utility?: number;
-  /** When this choice was first made: the last switch. */
-  readonly since: number;
+  /**
+   * When the choice last switched to this one; absent while it has never switched (a first choice
+   * is not a switch, so it does not start a hold-down).
+   */
+  readonly since?: number;
   /** When it was last confirmed. */
   readonly lastAt: number;
 }
@@ -79,7 +84,7 @@ export interface KnowledgeSnapshot {
   readonly nodes: Readonly<Record<string, NodeState>>;
   /** Keyed by `outcomeKey(archetype, party)`. */
   readonly outcomes: Readonly<Record<string, LearnedOutcome>>;
-  /** Keyed by `choiceKey(requester, providers)`. */
+  /** Keyed by `choiceKey(...)`: requester, providers and what the request asks. */
   readonly choices: Readonly<Record<string, ChoiceMemory>>;
   /** Keyed by request id. */
   readonly inFlight: Readonly<Record<string, InFlightRequest>>;
@@ -112,9 +117,14 @@ export function outcomeKey(archetype: string, party: string): string {
   return `${archetype}/${party}`;
 }
 
-/** Hysteresis is per requester and set of providers asked, whatever their order. */
-export function choiceKey(requester: string, providers: readonly string[]): string {
-  return `${requester}|${[...providers].sort().join(',')}`;
+/**
+ * Hysteresis is per requester, set of stewards (whatever their order) and kind of request (its
+ * type and the options it switches on): an aggregation and a plain request of the same requester
+ * may rightly get different archetypes.
+ */
+export function choiceKey(requester: string, providers: readonly string[], type = '', options: Readonly<Record<string, boolean>> = {}): string {
+  const on = Object.keys(options).filter((o) => options[o] === true).sort();
+  return `${requester}|${[...providers].sort().join(',')}|${type}|${on.join(',')}`;
 }
 
 /** The party's fresh value of a signal, or undefined when it has none or it is stale. */

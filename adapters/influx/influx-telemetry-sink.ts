@@ -93,7 +93,10 @@ export class InfluxTelemetrySink implements TelemetrySink {
   }
 
   recordDecision(record: DecisionRecord): void {
-    if (this.closed) return void (this.droppedPoints += 1);
+    if (this.closed) {
+      this.droppedPoints += 1;
+      return;
+    }
     try {
       this.enqueue([decisionPoint(record)]);
     } catch (error) {
@@ -103,7 +106,10 @@ export class InfluxTelemetrySink implements TelemetrySink {
   }
 
   recordSamples(samples: readonly MetricSample[]): void {
-    if (this.closed) return void (this.droppedPoints += samples.length);
+    if (this.closed) {
+      this.droppedPoints += samples.length;
+      return;
+    }
     const points: IPoint[] = [];
     for (const sample of samples) {
       const point = samplePoint(sample);
@@ -243,7 +249,7 @@ export class InfluxTelemetrySink implements TelemetrySink {
   private failed(error: unknown, points: number): WriteResult {
     const message = error instanceof Error ? error.message : String(error);
     this.lastError = message === '' ? String(error) : message;
-    const status = (error as { res?: { statusCode?: number } }).res?.statusCode;
+    const status = typeof error === 'object' && error !== null ? (error as { res?: { statusCode?: number } }).res?.statusCode : undefined;
     if (status === 404 || /database not found/i.test(message)) this.databaseReady = false;
     if (status === 400) {
       this.rejected += points;

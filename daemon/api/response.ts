@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../../knowledge/errors.js';
 import { isErrorCode } from '../../knowledge/errors.js';
 import type { JobReport, PartyResult } from '../../knowledge/ports/job-runner.js';
-import type { RequestOutcome } from '../loop/handle-request.js';
+import type { RequestOutcome } from '../loop/request-outcome.js';
 import { httpStatusByCode } from './error-status.js';
 
 export interface HttpReply {
@@ -19,14 +19,23 @@ export function replyTo(outcome: RequestOutcome): HttpReply {
   const common = {
     jobId: request.id,
     requestType: request.type,
-    authorisedProviders: analysis.authorised.map((g) => g.steward),
-    deniedProviders: analysis.denied,
+    authorisedProviders: analysis?.authorised.map((g) => g.steward) ?? [],
+    deniedProviders: analysis?.denied ?? [],
   };
   if (outcome.kind === 'denied') {
     return {
-      status: 403,
+      // Policy says no (403); or policy allows it but nothing can take it now (503, try later).
+      status: outcome.plan.reason === 'NO_CAPACITY' ? 503 : 403,
       body: { code: outcome.plan.reason, message: outcome.plan.message, details: { ...common, decision: outcome.plan.explanation } },
     };
+  }
+  if (outcome.kind === 'cancelled') {
+    const details = { ...common, archetype: outcome.plan.archetype, ttp: outcome.plan.ttp ?? null, decision: outcome.plan.explanation };
+    return { status: httpStatusByCode[outcome.code], body: { code: outcome.code, message: outcome.reason, details } };
+  }
+  if (outcome.kind === 'failed') {
+    const details = { ...common, ...(outcome.plan === undefined ? {} : { decision: outcome.plan.explanation }) };
+    return { status: httpStatusByCode[outcome.error.code], body: { code: outcome.error.code, message: outcome.error.message, details } };
   }
   const { plan, result, timings } = outcome;
   const failures = result.jobs
@@ -40,7 +49,12 @@ export function replyTo(outcome: RequestOutcome): HttpReply {
     failures,
     decision: plan.explanation,
     jobs: result.jobs.map(jobView),
-    timings: { decisionMs: round(timings.decisionMs), executeMs: round(timings.executeMs), totalMs: round(timings.totalMs) },
+    timings: {
+      decisionMs: round(timings.decisionMs),
+      executeMs: round(timings.executeMs),
+      totalMs: round(timings.totalMs),
+      phases: Object.fromEntries(Object.entries(timings.phases).map(([phase, ms]) => [phase, round(ms)])),
+    },
   };
   if (result.results.length > 0 || failures.length === 0) return { status: 200, body };
   const root = failures[0] as (typeof failures)[number];

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerAudit } from './audit.js';
 import { registerCheckConfig } from './check-config.js';
 import { registerDemo } from './demo.js';
 import { registerGenerateData } from './generate-data.js';
@@ -18,4 +19,5 @@ const registrations: ((program: Command) => void)[] = [
   registerGenerateData,
   registerCheckConfig,
   registerImportDynamos,
+  registerAudit,
 ];

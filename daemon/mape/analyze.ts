@@ -1,7 +1,7 @@
 import type { DataRequest } from '../../knowledge/data-request.js';
 import type { KnowledgeSnapshot } from '../../knowledge/knowledge-snapshot.js';
 import { isOnline } from '../../knowledge/knowledge-snapshot.js';
-import { buildChains } from './chain.js';
+import { buildChains, requestedButLeftOut } from './chain.js';
 import type { Denial, ProviderGrant } from './policy.js';
 import { checkProvider, isDenial } from './policy.js';
 
@@ -16,6 +16,8 @@ export interface ArchetypeOption {
   readonly reason: string;
   /** Online TTPs every authorised steward allows, in marketplace order (only when computeAt is other). */
   readonly ttps: readonly string[];
+  /** Services the request's options asked for that this archetype would leave out. */
+  readonly leavesOut: readonly string[];
 }
 
 export interface Analysis {
@@ -44,7 +46,7 @@ export function analyze(k: KnowledgeSnapshot, req: DataRequest): Analysis {
   const stewards = authorised.map((g) => g.steward);
 
   const archetypes = Object.entries(m.archetypes).map(([name, archetype]): ArchetypeOption => {
-    const base = { archetype: name, weight: archetype.weight, computeAt: archetype.computeProvider };
+    const base = { archetype: name, weight: archetype.weight, computeAt: archetype.computeProvider, leavesOut: requestedButLeftOut(m, req, name) };
     const infeasible = (reason: string, ttps: readonly string[] = []) => ({ ...base, feasible: false, reason, ttps });
     if (authorised.length === 0) return infeasible('no provider is authorised');
     const refusing = authorised.filter((g) => !g.archetypes.includes(name)).map((g) => g.steward);

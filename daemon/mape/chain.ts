@@ -132,3 +132,16 @@ function checkLinks(m: Marketplace, services: readonly string[]): string | undef
   }
   return undefined;
 }
+
+/**
+ * The services the request's options switched on that cannot run under `archetype` (their
+ * `invalidArchetypes` name it): what choosing that archetype would quietly leave out, such as
+ * sql-aggregate for `aggregate: true` under computeToData.
+ */
+export function requestedButLeftOut(m: Marketplace, req: DataRequest, archetype: string): string[] {
+  const type = m.requestTypes[req.type];
+  if (type === undefined) return [];
+  return Object.entries(type.optionalServices)
+    .filter(([service, flag]) => req.options[flag] === true && (m.microservices[service]?.invalidArchetypes.includes(archetype) ?? false))
+    .map(([service]) => service);
+}

@@ -15,7 +15,8 @@ import type { Strategy, StrategyChoice } from './strategies/strategy.js';
 export type Plan =
   | {
       readonly kind: 'deny';
-      readonly reason: 'NO_AUTHORISED_PROVIDER' | 'NO_FEASIBLE_ARCHETYPE';
+      /** NO_CAPACITY: policy allows it, but every way to run it is overloaded or offline now. */
+      readonly reason: 'NO_AUTHORISED_PROVIDER' | 'NO_FEASIBLE_ARCHETYPE' | 'NO_CAPACITY';
       readonly message: string;
       readonly explanation: DecisionExplanation;
     }
@@ -47,7 +48,7 @@ export function plan(k: KnowledgeSnapshot, a: Analysis, strategy: Strategy): Pla
     return { kind: 'deny', reason: 'NO_AUTHORISED_PROVIDER', message, explanation: explain(message) };
   }
   if (ranking.choice === null) {
-    return { kind: 'deny', reason: 'NO_FEASIBLE_ARCHETYPE', message: ranking.reason, explanation: explain(ranking.reason) };
+    return { kind: 'deny', reason: ranking.retryable === true ? 'NO_CAPACITY' : 'NO_FEASIBLE_ARCHETYPE', message: ranking.reason, explanation: explain(ranking.reason) };
   }
   const { archetype, ttp } = ranking.choice;
   if (!allowedByAnalysis(a, ranking.choice)) {

@@ -118,6 +118,11 @@ export class FileDecisionLog {
     return found;
   }
 
+  /** The newest record's number and hash: publish it, and a forged tail shows. */
+  head(): { readonly seq: number; readonly hash: string } {
+    return { seq: this.seq, hash: this.lastHash };
+  }
+
   /** Waits for the appends under way. */
   async close(): Promise<void> {
     await this.queue;

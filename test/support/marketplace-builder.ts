@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import { seededRandom } from '../../experiments/seeded-random.js';
 import type { DataRequest } from '../../knowledge/data-request.js';
+import type { KnowledgeEvent } from '../../knowledge/fold.js';
+import { fold } from '../../knowledge/fold.js';
 import type { KnowledgeSnapshot } from '../../knowledge/knowledge-snapshot.js';
 import type { Marketplace } from '../../knowledge/marketplace/load-marketplace.js';
 import type {
@@ -174,4 +176,28 @@ export function randomCase(seed: number): { config: MarketplaceInput; request: D
     metadata: {},
   };
   return { config, request };
+}
+
+/** A party's CPU and memory load as a monitor reports it; a signal left out is not reported. */
+export interface LoadSample {
+  readonly cpu?: number;
+  readonly memory?: number;
+  /** When the party's values were observed, if earlier than the read (a stale reading). */
+  readonly observedAt?: number;
+}
+
+/** One `metricsRead` event at `at`, with each listed party's CPU and memory. */
+export function loadsRead(at: number, loads: Readonly<Record<string, LoadSample>>): KnowledgeEvent {
+  const samples = Object.entries(loads).flatMap(([party, l]) =>
+    (['cpu', 'memory'] as const).flatMap((signal) => {
+      const value = l[signal];
+      return value === undefined ? [] : [{ party, signal, value, at: l.observedAt ?? at }];
+    }),
+  );
+  return { kind: 'metricsRead', reading: { at, samples, failures: [] } };
+}
+
+/** The knowledge after `events`, folded in order as the loop would. */
+export function foldAll(k: KnowledgeSnapshot, events: readonly KnowledgeEvent[]): KnowledgeSnapshot {
+  return events.reduce(fold, k);
 }

@@ -14,6 +14,8 @@ export interface Ranking {
   readonly candidates: readonly CandidateExplanation[];
   readonly choice: StrategyChoice | null;
   readonly reason: string;
+  /** When the choice is null for a passing reason (every candidate overloaded or offline): try later. */
+  readonly retryable?: boolean;
 }
 
 /**

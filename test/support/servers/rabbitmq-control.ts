@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
+/** The real script, not the /usr/sbin wrapper (which switches user and HOME). */
+const rabbitmqctl = '/usr/lib/rabbitmq/bin/rabbitmqctl';
 
 /** The environment variables `rabbitmqctl` needs to reach a test node (HOME for the cookie, epmd port, …). */
 export type RabbitMqCtlEnv = Readonly<Record<string, string>>;
@@ -29,9 +31,8 @@ export class RabbitMqControl {
 
   /** Runs `rabbitmqctl <args>` against the node; rejects with its output when it fails. */
   async run(args: readonly string[], timeoutMs = 60_000): Promise<string> {
-    const scripts = this.ctlEnv['RABBITMQ_SCRIPTS_DIR'] ?? '/usr/lib/rabbitmq/bin';
     try {
-      const { stdout } = await execFileAsync(`${scripts}/rabbitmqctl`, [...args], {
+      const { stdout } = await execFileAsync(rabbitmqctl, [...args], {
         env: { ...process.env, ...this.ctlEnv },
         timeout: timeoutMs,
         killSignal: 'SIGKILL',

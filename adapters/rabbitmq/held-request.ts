@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import type { ConsumeMessage } from 'amqplib';
+import type { QueuedRequest } from '../../knowledge/ports/request-queue.js';
+
+/** A request as the queue keeps it until answered: what the handler sees, plus what dead-lettering copies. */
+export interface HeldRequest {
+  readonly request: QueuedRequest;
+  readonly contentType: string | undefined;
+  readonly headers: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The request in a delivery. Its id is the AMQP `messageId`; without one, a sha256 over the
+ * correlation id, reply queue and body, all of which a redelivery keeps: the same bytes asked
+ * twice under two correlation ids are two requests and get two answers.
+ */
+export function heldRequestOf(message: ConsumeMessage): HeldRequest {
+  const props = message.properties;
+  const correlationId = nonEmptyString(props.correlationId);
+  const replyTo = nonEmptyString(props.replyTo);
+  const body = new Uint8Array(message.content.buffer, message.content.byteOffset, message.content.byteLength);
+  return {
+    request: { body, messageId: nonEmptyString(props.messageId) ?? contentMessageId(body, correlationId, replyTo), correlationId, replyTo },
+    contentType: nonEmptyString(props.contentType),
+    headers: (props.headers ?? {}) as Record<string, unknown>,
+  };
+}
+
+/** The id of a message that came without `messageId`: `sha256:<hex>`. */
+export function contentMessageId(body: Uint8Array, correlationId: string | undefined, replyTo: string | undefined): string {
+  const hash = createHash('sha256');
+  for (const part of [correlationId ?? '', replyTo ?? '']) hash.update(`${Buffer.byteLength(part)}:${part}\n`);
+  hash.update(body);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+/** Which property the answer needs is missing, if any. */
+export function missingAnswerProperty(request: QueuedRequest): 'replyTo' | 'correlationId' | undefined {
+  if (request.replyTo === undefined) return 'replyTo';
+  if (request.correlationId === undefined) return 'correlationId';
+  return undefined;
+}
+
+function nonEmptyString(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}

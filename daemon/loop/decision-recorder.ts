@@ -1,0 +1,87 @@
+import type { DecisionOutcome } from '../../knowledge/audit/decision-record.js';
+import type { UnsealedRecord } from '../../knowledge/audit/decision-log.js';
+import { digestOf } from '../../knowledge/canonical-json.js';
+import type { JobLesson } from '../../knowledge/fold.js';
+import type { KnowledgeSnapshot } from '../../knowledge/knowledge-snapshot.js';
+import { choiceKey } from '../../knowledge/knowledge-snapshot.js';
+import type { JobReport } from '../../knowledge/ports/job-runner.js';
+import type { RequestOutcome } from './request-outcome.js';
+
+/** The hysteresis key of a request: its requester and the stewards authorised for it. */
+export function choiceKeyOf(outcome: Pick<RequestOutcome, 'request' | 'analysis'>): string {
+  const { request } = outcome;
+  return choiceKey(request.requester, outcome.analysis?.authorised.map((g) => g.steward) ?? request.providers, request.type, request.options);
+}
+
+/**
+ * The audit record of a decided request: what it was decided on (a digest of the request and the
+ * knowledge read), every candidate, the choice and how it ended. Pure.
+ */
+export function recordFor(outcome: RequestOutcome, k: KnowledgeSnapshot, energyOf: (report: JobReport) => number, at: number): UnsealedRecord {
+  const { request } = outcome;
+  const explanation = outcome.plan?.explanation;
+  const key = choiceKeyOf(outcome);
+  return {
+    at,
+    requestId: request.id,
+    requester: request.requester,
+    requestType: request.type,
+    providers: [...request.providers],
+    inputsDigest: digestOf({ request, policyRevision: k.marketplace.revision, nodes: k.nodes, outcomes: k.outcomes, choice: k.choices[key] ?? null }),
+    policyRevision: k.marketplace.revision,
+    strategy: explanation?.strategy ?? 'none',
+    candidates: explanation?.candidates ?? [],
+    choice: explanation?.choice === null || explanation?.choice === undefined ? null : { archetype: explanation.choice.archetype, ...(explanation.choice.ttp === undefined ? {} : { ttp: explanation.choice.ttp }) },
+    reason: explanation?.reason ?? (outcome.kind === 'failed' ? outcome.error.message : ''),
+    chains: explanation?.chains ?? [],
+    outcome: outcomeSummary(outcome, energyOf),
+  };
+}
+
+export function outcomeSummary(outcome: RequestOutcome, energyOf: (report: JobReport) => number): DecisionOutcome {
+  const jobs = outcome.kind === 'completed' ? outcome.result.jobs : [];
+  const base = {
+    latencyMs: Math.round(outcome.timings.totalMs * 10) / 10,
+    bytes: jobs.reduce((s, j) => s + j.bytesOut, 0),
+    cpuSeconds: jobs.reduce((s, j) => s + j.cpuSeconds, 0),
+    energyJoules: jobs.reduce((s, j) => s + energyOf(j), 0),
+  };
+  switch (outcome.kind) {
+    case 'completed': {
+      const failed = jobs.filter((j) => j.status !== 'succeeded');
+      if (failed.length === 0) return { kind: 'completed', ...base };
+      const reason = failed.map((j) => `${j.party}: ${j.error?.message ?? j.status}`).join('; ');
+      return { kind: outcome.result.results.length > 0 ? 'partial' : 'failed', ...base, reason };
+    }
+    case 'denied':
+      return { kind: 'denied', ...base, reason: outcome.plan.message };
+    case 'cancelled':
+      return { kind: 'cancelled', ...base, reason: `${outcome.code}: ${outcome.reason}` };
+    case 'failed':
+      return { kind: 'failed', ...base, reason: outcome.error.message };
+    default: {
+      const _exhaustive: never = outcome;
+      return _exhaustive;
+    }
+  }
+}
+
+/** What each succeeded job teaches: its time per MB of data handled, CPU-seconds, energy. */
+export function lessonsOf(outcome: RequestOutcome, k: KnowledgeSnapshot, energyOf: (report: JobReport) => number): JobLesson[] {
+  if (outcome.kind !== 'completed') return [];
+  const stewardBytes = new Map<string, number>();
+  for (const grant of outcome.analysis.authorised) {
+    const bytes = grant.datasets.map((d) => k.dataBytes[`${grant.steward}/${d}`]);
+    if (bytes.every((b) => b !== undefined)) stewardBytes.set(grant.steward, bytes.reduce((s: number, b) => s + (b as number), 0));
+  }
+  const sentToTtp = outcome.result.jobs.filter((j) => stewardBytes.has(j.party)).reduce((s, j) => s + j.bytesOut, 0);
+  return outcome.result.jobs
+    .filter((j) => j.status === 'succeeded')
+    .map((j) => ({
+      party: j.party,
+      durationMs: j.durationMs,
+      cpuSeconds: j.cpuSeconds,
+      energyJoules: energyOf(j),
+      dataBytes: stewardBytes.get(j.party) ?? (outcome.plan.ttp === j.party ? sentToTtp : undefined),
+    }));
+}

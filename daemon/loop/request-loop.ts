@@ -1,0 +1,144 @@
+import { createActor, toPromise } from 'xstate';
+import type { OutcomeKind } from '../../knowledge/audit/decision-record.js';
+import type { DecisionRecord } from '../../knowledge/audit/decision-record.js';
+import type { UnsealedRecord } from '../../knowledge/audit/decision-log.js';
+import type { DataRequest } from '../../knowledge/data-request.js';
+import type { ErrorCode } from '../../knowledge/errors.js';
+import type { KnowledgeBase } from '../../knowledge/knowledge-base.js';
+import type { KnowledgeSnapshot } from '../../knowledge/knowledge-snapshot.js';
+import type { Clock } from '../../knowledge/ports/clock.js';
+import type { JobReport, JobRunner } from '../../knowledge/ports/job-runner.js';
+import type { Logger } from '../../knowledge/ports/logger.js';
+import type { TelemetrySink } from '../../knowledge/ports/telemetry-sink.js';
+import type { Analysis } from '../mape/analyze.js';
+import type { Plan } from '../mape/plan.js';
+import type { Strategy } from '../mape/strategies/strategy.js';
+import { choiceKeyOf, lessonsOf, outcomeSummary, recordFor } from './decision-recorder.js';
+import { requestMachine } from './request-machine.js';
+import type { Phase, RequestOutcome } from './request-outcome.js';
+import { phases } from './request-outcome.js';
+
+export type LoopName = 'request' | 'background' | 'intake';
+
+/** The daemon's own metrics the loops feed (daemon/telemetry's DaemonMetrics). */
+export interface LoopMetrics {
+  requestFinished(archetype: string, outcome: OutcomeKind): void;
+  phase(phase: Phase, seconds: number): void;
+  decisionChanged(): void;
+  jobFinished(report: JobReport, energyJoules: number): void;
+  loopError(loop: LoopName): void;
+  iteration(loop: LoopName): void;
+}
+
+export interface RequestLoopDeps {
+  readonly knowledge: KnowledgeBase;
+  /** Read per request, so a strategy change applies to the next request. */
+  readonly strategy: () => Strategy;
+  readonly runner: JobRunner;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** @default 600000, the original's job deadline */
+  readonly deadlineMs: number;
+  /** Energy of a job: measured where the party reports it, else estimated from its CPU-seconds. */
+  readonly energyOf: (report: JobReport) => number;
+  readonly decisionLog?: { append(record: UnsealedRecord): Promise<DecisionRecord> };
+  readonly telemetry?: TelemetrySink;
+  readonly metrics?: LoopMetrics;
+}
+
+/**
+ * Runs each request through the request machine and keeps track of the ones in flight, so the
+ * background loop can cancel a request whose agreement was revoked.
+ */
+export class RequestLoop {
+  private readonly running = new Map<string, ReturnType<typeof createActor<typeof requestMachine>>>();
+
+  constructor(private readonly deps: RequestLoopDeps) {}
+
+  /** Decides and runs one request. `signal` aborting (the requester went away) cancels its jobs. */
+  async handle(request: DataRequest, signal?: AbortSignal): Promise<RequestOutcome> {
+    const { deps } = this;
+    const log = deps.logger.child({ requestId: request.id });
+    const actor = createActor(requestMachine, {
+      input: {
+        request,
+        deps: {
+          knowledge: () => deps.knowledge.at(deps.clock.now()),
+          strategy: deps.strategy(),
+          execute: (req, decided, abort) => deps.runner.run({ requestId: req.id, jobs: decided.jobs, deadlineMs: deps.deadlineMs }, abort),
+          planned: (req, k, analysis, decided) => this.planned(req, k, analysis, decided, log),
+          record: (outcome, k) => this.record(outcome, k, log),
+        },
+      },
+    });
+    this.running.set(request.id, actor);
+    const onAbort = () => actor.send({ type: 'CANCEL', code: 'JOB_CANCELLED', reason: 'the requester went away' });
+    signal?.addEventListener('abort', onAbort);
+    try {
+      actor.start();
+      if (signal?.aborted) onAbort();
+      const outcome = await toPromise(actor);
+      for (const phase of phases) {
+        const ms = outcome.timings.phases[phase];
+        if (ms !== undefined) deps.metrics?.phase(phase, ms / 1000);
+      }
+      return outcome;
+    } catch (error) {
+      deps.metrics?.loopError('request');
+      throw error;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.running.delete(request.id);
+      deps.metrics?.iteration('request');
+    }
+  }
+
+  /** Cancels a request in flight; false when it is not running (any more). */
+  cancel(requestId: string, code: ErrorCode, reason: string): boolean {
+    const actor = this.running.get(requestId);
+    if (actor === undefined) return false;
+    actor.send({ type: 'CANCEL', code, reason });
+    return true;
+  }
+
+  get inFlight(): readonly string[] {
+    return [...this.running.keys()];
+  }
+
+  private planned(request: DataRequest, k: KnowledgeSnapshot, analysis: Analysis, decided: Plan, log: Logger): void {
+    if (decided.kind !== 'deploy') return;
+    const at = this.deps.clock.now();
+    const key = choiceKeyOf({ request, analysis });
+    const previous = k.choices[key];
+    if (previous !== undefined && (previous.archetype !== decided.archetype || previous.ttp !== decided.ttp)) {
+      this.deps.metrics?.decisionChanged();
+      log.info('decision changed', { key, from: `${previous.archetype}${previous.ttp ? `@${previous.ttp}` : ''}`, to: `${decided.archetype}${decided.ttp ? `@${decided.ttp}` : ''}` });
+    }
+    const utility = decided.explanation.choice?.utility;
+    this.deps.knowledge.apply({ kind: 'choiceMade', key, archetype: decided.archetype, ...(decided.ttp === undefined ? {} : { ttp: decided.ttp }), ...(utility === undefined ? {} : { utility }), at });
+    const parties = decided.jobs.map((j) => j.party);
+    this.deps.knowledge.apply({ kind: 'requestStarted', requestId: request.id, inFlight: { request, archetype: decided.archetype, ...(decided.ttp === undefined ? {} : { ttp: decided.ttp }), parties, startedAt: at } });
+  }
+
+  private async record(outcome: RequestOutcome, k: KnowledgeSnapshot, log: Logger): Promise<void> {
+    const { deps } = this;
+    const at = deps.clock.now();
+    try {
+      const summary = outcomeSummary(outcome, deps.energyOf);
+      const archetype = outcome.plan?.kind === 'deploy' ? outcome.plan.archetype : 'none';
+      deps.metrics?.requestFinished(archetype, summary.kind);
+      if (outcome.kind === 'completed') for (const job of outcome.result.jobs) deps.metrics?.jobFinished(job, deps.energyOf(job));
+      const lessons = lessonsOf(outcome, k, deps.energyOf);
+      if (lessons.length > 0 && outcome.plan?.kind === 'deploy') deps.knowledge.apply({ kind: 'jobsFinished', archetype: outcome.plan.archetype, jobs: lessons, at });
+      const unsealed = recordFor(outcome, k, deps.energyOf, at);
+      const sealed = deps.decisionLog === undefined ? undefined : await deps.decisionLog.append(unsealed);
+      deps.telemetry?.recordDecision(sealed ?? { ...unsealed, seq: 0, prevHash: '', hash: '' });
+      log.info('request recorded', { outcome: summary.kind, archetype, latencyMs: summary.latencyMs, seq: sealed?.seq });
+    } catch (error) {
+      deps.metrics?.loopError('request');
+      log.error('recording the decision failed; the requester still gets the answer', { error: (error as Error).message });
+    } finally {
+      if (outcome.plan?.kind === 'deploy') deps.knowledge.apply({ kind: 'requestEnded', requestId: outcome.request.id, at });
+    }
+  }
+}

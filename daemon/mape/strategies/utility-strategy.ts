@@ -1,0 +1,84 @@
+import type { CandidateExplanation } from '../../../knowledge/decision.js';
+import type { KnowledgeSnapshot } from '../../../knowledge/knowledge-snapshot.js';
+import { choiceKey } from '../../../knowledge/knowledge-snapshot.js';
+import type { Analysis } from '../analyze.js';
+import { dynamosStrategy } from './dynamos-strategy.js';
+import { applyHysteresis } from './hysteresis.js';
+import { describeBlindness, percent, readLoads } from './party-load.js';
+import { describePair, dynamosFallback, feasiblePairs, policyPreference } from './strategy-candidates.js';
+import type { Ranking, Strategy } from './strategy.js';
+import type { ObjectiveWeights, UtilityConfig, UtilityConfigInput } from './utility-config.js';
+import { utilityConfigSchema } from './utility-config.js';
+import type { UtilityCandidate } from './utility-objectives.js';
+import { evaluateCandidates, normaliseWeights, rankTier } from './utility-objectives.js';
+
+export { utilityConfigSchema } from './utility-config.js';
+export type { UtilityConfig, UtilityConfigInput } from './utility-config.js';
+
+/**
+ * Our strategy (DESIGN §5): every feasible (archetype, TTP) pair is a candidate. Hard constraints
+ * exclude (policy, online, the load cap on every party used); the rest are scored on latency,
+ * energy, load headroom and policy preference, each normalised to [0, 1], and ranked with two
+ * tiers above utility: doing all the request asked (a candidate that would leave out a requested
+ * service such as sql-aggregate comes last), then the thesis's 80 % rule. Hysteresis keeps the last choice for the same
+ * requester and stewards through a hold-down and a tolerance band. Blind (a CPU or memory
+ * reading missing or stale), it ranks with the dynamos rules and says so.
+ * Design: docs/designs/004-adaptation-strategies.md.
+ * @throws ZodError when the config is invalid
+ */
+export function createUtilityStrategy(input: UtilityConfigInput = {}): Strategy {
+  const config = utilityConfigSchema.parse(input);
+  const weights = normaliseWeights(config.weights);
+  return { name: 'utility', rank: (k, a) => rankByUtility(k, a, config, weights) };
+}
+
+/** Tier first (every party under the threshold wins), then utility, archetype weight, marketplace order. */
+export function compareCandidates(x: UtilityCandidate, y: UtilityCandidate): number {
+  return rankTier(x) - rankTier(y) || y.utility - x.utility || x.option.weight - y.option.weight || x.order - y.order;
+}
+
+function rankByUtility(k: KnowledgeSnapshot, a: Analysis, config: UtilityConfig, weights: ObjectiveWeights): Ranking {
+  const pairs = feasiblePairs(a);
+  if (pairs.length === 0) return dynamosStrategy.rank(k, a); // nothing to choose: its reason lists why
+  const stewards = a.authorised.map((g) => g.steward);
+  const parties = new Set([...stewards, ...pairs.flatMap((p) => (p.ttp === undefined ? [] : [p.ttp]))]);
+  const { loads, problems } = readLoads(k, parties);
+  if (problems.length > 0) return dynamosFallback(k, a, describeBlindness(k, problems));
+
+  const all = evaluateCandidates(k, a, pairs, loads, config, weights);
+  const ranked = all.filter((c) => c.excluded === undefined).sort(compareCandidates);
+  const excluded = all.filter((c) => c.excluded !== undefined);
+  const infeasible: CandidateExplanation[] = a.archetypes
+    .filter((o) => !o.feasible)
+    .map((o) => ({ archetype: o.archetype, feasible: false, objectives: [policyPreference(o, a.archetypes)], reason: o.reason }));
+  const explainExcluded = (c: UtilityCandidate): CandidateExplanation => ({ ...explain(c), feasible: false, reason: `excluded: ${c.excluded}` });
+
+  if (ranked.length === 0) {
+    const why = excluded.map((c) => `${describePair(c)}: ${c.excluded}`).join('; ');
+    // Load and liveness pass: the same request may run later.
+    return { candidates: [...excluded.map(explainExcluded), ...infeasible], choice: null, reason: `every candidate breaks a hard constraint (${why})`, retryable: true };
+  }
+  const memory = k.choices[choiceKey(a.request.requester, stewards, a.request.type, a.request.options)];
+  const verdict = applyHysteresis(k.at, memory, ranked, all, a, config);
+  const order = [verdict.chosen, ...ranked.filter((c) => c !== verdict.chosen)];
+  const T = config.loadThreshold;
+  const candidates: CandidateExplanation[] = [
+    ...order.map((c, i) => {
+      const overload = c.tier === 0 ? '' : `; ${c.peak.party} ${c.peak.signal} ${percent(c.peak.value)} is at or over ${percent(T)}`;
+      const tier = `${overload}${c.leavesOut.length === 0 ? '' : `; would leave out ${c.leavesOut.join(', ')}, which the request asked for`}`;
+      return { ...explain(c), rank: i + 1, reason: `${i === 0 ? 'chosen: ' : ''}utility ${c.utility.toFixed(3)}${tier}` };
+    }),
+    ...excluded.map(explainExcluded),
+    ...infeasible,
+  ];
+  const { chosen } = verdict;
+  return {
+    candidates,
+    choice: { archetype: chosen.archetype, ...(chosen.ttp === undefined ? {} : { ttp: chosen.ttp }), utility: chosen.utility },
+    reason: verdict.reason,
+  };
+}
+
+function explain(c: UtilityCandidate): CandidateExplanation {
+  return { archetype: c.archetype, ...(c.ttp === undefined ? {} : { ttp: c.ttp }), feasible: true, objectives: c.objectives, reason: '' };
+}

@@ -1,0 +1,281 @@
+import assert from 'node:assert/strict';
+import type { QueuedRequest, QueueVerdict, RequestQueue } from '../../knowledge/ports/request-queue.js';
+
+/** A queue as the contract observes it: the port plus how many deliveries it is settling. */
+export interface ObservedRequestQueue extends RequestQueue {
+  /** Deliveries being handled or waiting for their answer's confirm. */
+  readonly unsettled: number;
+}
+
+export interface RequestProperties {
+  readonly messageId?: string;
+  readonly correlationId?: string;
+  readonly replyTo?: string;
+}
+
+export interface ReceivedReply {
+  readonly correlationId: string | undefined;
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export interface ReceivedDeadLetter {
+  readonly body: string;
+  readonly messageId: string | undefined;
+  readonly correlationId: string | undefined;
+  /** The `x-dynamos-reason` header. */
+  readonly reason: string | undefined;
+}
+
+/** A broker with one request queue, a requester's view of it, and the queues under test. */
+export interface RequestQueueWorld {
+  /** A new queue consuming the world's request queue (closed by `close()`). */
+  queue(options?: { readonly prefetch?: number }): ObservedRequestQueue;
+  /** A requester publishes a persistent request; resolves once the broker has it. */
+  publishRequest(body: string, properties: RequestProperties): Promise<void>;
+  /** A new reply queue, durable, that the world listens on. */
+  replyQueue(): Promise<string>;
+  /** Answers received on `replyTo` so far, oldest first. */
+  replies(replyTo: string): readonly ReceivedReply[];
+  deadLetters(): readonly ReceivedDeadLetter[];
+  /** Requests waiting in the request queue (not delivered to a consumer, or requeued). */
+  waitingRequests(): Promise<number>;
+  /**
+   * The broker restarts: every connection drops (unacknowledged requests are requeued). `whileDown`
+   * runs while it is down. Resolves once the broker is back (consumers may still be reconnecting).
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
+  /** Closes every queue and removes what the world created. */
+  close(): Promise<void>;
+  /** What the world's queues did, for the load test's printout (e.g. reconnects). */
+  summary?(): string;
+}
+
+/** Polls `condition` until it holds; fails after `timeoutMs`, naming what it waited for. */
+export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** The queue has nothing left to do: no delivery unsettled and nothing waiting in the broker (twice in a row). */
+export async function waitUntilSettled(world: RequestQueueWorld, queue: ObservedRequestQueue, timeoutMs = 20_000): Promise<void> {
+  const idle = async () => queue.unsettled === 0 && (await world.waitingRequests()) === 0;
+  await waitFor('the queue to settle every request', async () => (await idle()) && (await idle()), timeoutMs);
+}
+
+/** A handler that answers `{ echo: body }` with status 200 and counts runs per message id; `hold` ids wait for `release()`. */
+export function echoHandler(hold: (request: QueuedRequest) => boolean = () => false) {
+  const runs = new Map<string, number>();
+  const finished = new Set<string>();
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const handle = async (request: QueuedRequest): Promise<QueueVerdict> => {
+    runs.set(request.messageId, (runs.get(request.messageId) ?? 0) + 1);
+    if (hold(request)) await released;
+    finished.add(request.messageId);
+    return { kind: 'reply', status: 200, body: { echo: new TextDecoder().decode(request.body) } };
+  };
+  const totalRuns = () => [...runs.values()].reduce((a, b) => a + b, 0);
+  return { handle, runs, finished, release, totalRuns };
+}
+
+const correlationIds = (replies: readonly ReceivedReply[]) => replies.map((r) => r.correlationId).sort();
+
+/** Checks every promise of knowledge/ports/request-queue.ts against one broker. */
+export function requestQueueContract(name: string, makeWorld: () => Promise<RequestQueueWorld>, options: { readonly loadRequests?: number } = {}): void {
+  describe(`RequestQueue contract: ${name}`, () => {
+    let world: RequestQueueWorld;
+    beforeEach(async () => (world = await makeWorld()));
+    afterEach(() => world.close());
+
+    it('answers a request once, on its replyTo, with its correlation id', async () => {
+      const replyTo = await world.replyQueue();
+      const queue = world.queue();
+      const handler = echoHandler();
+      await queue.start(handler.handle);
+      await world.publishRequest('{"q":1}', { messageId: 'm-1', correlationId: 'c-1', replyTo });
+      await waitFor('one reply', () => world.replies(replyTo).length === 1);
+      await waitUntilSettled(world, queue);
+      assert.deepEqual(world.replies(replyTo), [{ correlationId: 'c-1', status: 200, body: { echo: '{"q":1}' } }]);
+      assert.deepEqual([...handler.runs], [['m-1', 1]]);
+    });
+
+    it('dead-letters a poison verdict with its reason, and sends no reply', async () => {
+      const replyTo = await world.replyQueue();
+      const queue = world.queue();
+      await queue.start(() => Promise.resolve({ kind: 'poison', reason: 'body is not JSON' }));
+      await world.publishRequest('not json', { messageId: 'm-poison', correlationId: 'c-1', replyTo });
+      await waitFor('a dead letter', () => world.deadLetters().length === 1);
+      await waitUntilSettled(world, queue);
+      assert.deepEqual(world.deadLetters(), [{ body: 'not json', messageId: 'm-poison', correlationId: 'c-1', reason: 'body is not JSON' }]);
+      assert.deepEqual(world.replies(replyTo), []);
+    });
+
+    it('dead-letters a request without replyTo or correlationId, without running the handler', async () => {
+      const replyTo = await world.replyQueue();
+      const queue = world.queue();
+      const handler = echoHandler();
+      await queue.start(handler.handle);
+      await world.publishRequest('a', { messageId: 'no-reply-to', correlationId: 'c-1' });
+      await world.publishRequest('b', { messageId: 'no-correlation', replyTo });
+      await waitFor('two dead letters', () => world.deadLetters().length === 2);
+      await waitUntilSettled(world, queue);
+      const reasons = Object.fromEntries(world.deadLetters().map((d) => [d.messageId, d.reason]));
+      assert.deepEqual(reasons, { 'no-reply-to': 'no replyTo: nothing can receive the answer', 'no-correlation': 'no correlationId: nothing can receive the answer' });
+      assert.equal(handler.totalRuns(), 0);
+    });
+
+    it('dead-letters a request whose handler throws on each of 3 deliveries, with the error as reason', async () => {
+      const replyTo = await world.replyQueue();
+      const queue = world.queue();
+      let runs = 0;
+      await queue.start(() => Promise.reject(new Error(`store unreachable (run ${++runs})`)));
+      await world.publishRequest('x', { messageId: 'm-fails', correlationId: 'c-1', replyTo });
+      await waitFor('a dead letter', () => world.deadLetters().length === 1);
+      await waitUntilSettled(world, queue);
+      assert.equal(runs, 3);
+      assert.equal(world.deadLetters()[0]?.reason, 'handler failed 3 times: store unreachable (run 3)');
+      assert.deepEqual(world.replies(replyTo), []);
+    });
+
+    it('runs and answers once a request published twice under one message id, at once or after the answer', async () => {
+      const replyTo = await world.replyQueue();
+      const queue = world.queue();
+      const handler = echoHandler((r) => r.messageId === 'm-twice');
+      await queue.start(handler.handle);
+      await world.publishRequest('x', { messageId: 'm-twice', correlationId: 'c-1', replyTo });
+      await world.publishRequest('x', { messageId: 'm-twice', correlationId: 'c-1', replyTo });
+      await waitFor('both copies delivered', () => queue.unsettled === 2);
+      handler.release();
+      await waitFor('a reply', () => world.replies(replyTo).length === 1);
+      await world.publishRequest('x', { messageId: 'm-twice', correlationId: 'c-1', replyTo });
+      await waitUntilSettled(world, queue);
+      assert.deepEqual(correlationIds(world.replies(replyTo)), ['c-1']);
+      assert.deepEqual([...handler.runs], [['m-twice', 1]]);
+    });
+
+    it('knows a request without message id by its content: a copy is answered once, another correlation id is another request', async () => {
+      const replyTo = await world.replyQueue();
+      const queue = world.queue();
+      const handler = echoHandler();
+      await queue.start(handler.handle);
+      await world.publishRequest('same', { correlationId: 'c-1', replyTo });
+      await world.publishRequest('same', { correlationId: 'c-1', replyTo });
+      await world.publishRequest('same', { correlationId: 'c-2', replyTo });
+      await waitFor('two replies', () => world.replies(replyTo).length === 2);
+      await waitUntilSettled(world, queue);
+      assert.deepEqual(correlationIds(world.replies(replyTo)), ['c-1', 'c-2']);
+      assert.equal(handler.totalRuns(), 2);
+    });
+
+    it('lets a request redelivered while its handler runs wait for that answer: one run, one reply', async () => {
+      const replyTo = await world.replyQueue();
+      const queue = world.queue();
+      const handler = echoHandler(() => true);
+      await queue.start(handler.handle);
+      await world.publishRequest('slow', { messageId: 'm-slow', correlationId: 'c-1', replyTo });
+      await waitFor('the handler to start', () => handler.runs.size === 1);
+      await world.restart();
+      await waitFor('the redelivery to join the running handler', () => queue.unsettled === 2, 30_000);
+      handler.release();
+      await waitFor('a reply', () => world.replies(replyTo).length === 1);
+      await waitUntilSettled(world, queue);
+      assert.deepEqual(correlationIds(world.replies(replyTo)), ['c-1']);
+      assert.deepEqual([...handler.runs], [['m-slow', 1]]);
+    });
+
+    it('loses nothing and answers nothing twice when the broker restarts mid-flight, publishing answers computed while it was down', async () => {
+      const replyTo = await world.replyQueue();
+      const queue = world.queue({ prefetch: 8 });
+      const held = new Set(['r-0', 'r-1', 'r-2', 'r-3']);
+      const handler = echoHandler((r) => held.has(r.messageId));
+      await queue.start(handler.handle);
+      for (let i = 0; i < 20; i++) await world.publishRequest(`body ${i}`, { messageId: `r-${i}`, correlationId: `c-${i}`, replyTo });
+      await waitFor('16 replies and the 4 held handlers running', () => world.replies(replyTo).length === 16 && handler.runs.size === 20);
+      await world.restart(async () => {
+        handler.release();
+        await waitFor('the held handlers to finish while the broker is down', () => handler.finished.size === 20);
+      });
+      await waitFor('20 replies', () => world.replies(replyTo).length >= 20, 30_000);
+      await waitUntilSettled(world, queue, 30_000);
+      await queue.close();
+      assert.deepEqual(correlationIds(world.replies(replyTo)), Array.from({ length: 20 }, (_, i) => `c-${i}`).sort());
+      assert.deepEqual([...handler.runs.values()].filter((n) => n !== 1), []);
+      assert.equal(await world.waitingRequests(), 0);
+    });
+
+    it('on close() stops consuming, finishes the handlers under way and publishes their answers; twice is fine', async () => {
+      const replyTo = await world.replyQueue();
+      const queue = world.queue();
+      const handler = echoHandler(() => true);
+      await queue.start(handler.handle);
+      await world.publishRequest('a', { messageId: 'm-a', correlationId: 'c-a', replyTo });
+      await world.publishRequest('b', { messageId: 'm-b', correlationId: 'c-b', replyTo });
+      await waitFor('both handlers to start', () => handler.runs.size === 2);
+      const closing = queue.close();
+      handler.release();
+      await Promise.all([closing, queue.close()]);
+      await queue.close();
+      await waitFor('two replies', () => world.replies(replyTo).length === 2);
+      assert.deepEqual(correlationIds(world.replies(replyTo)), ['c-a', 'c-b']);
+      assert.equal(await world.waitingRequests(), 0);
+      await world.publishRequest('c', { messageId: 'm-c', correlationId: 'c-c', replyTo });
+      assert.equal(await world.waitingRequests(), 1, 'a closed queue consumes nothing');
+    });
+
+    const count = options.loadRequests ?? 0;
+    if (count > 0) {
+      it(`answers ${count} requests exactly once each across a broker restart halfway`, async function () {
+        this.timeout(120_000);
+        const began = Date.now();
+        const replyTo = await world.replyQueue();
+        const queue = world.queue();
+        const handler = echoHandler();
+        // Half way, handlers start to wait for the broker to be down; once 4 wait (fewer than the
+        // prefetch), the broker restarts. Their answers are computed while it is down, so they must
+        // be published after reconnecting, and their redeliveries settled without a second run.
+        let restarting: Promise<void> | undefined;
+        let repliesAtRestart = 0;
+        let started = 0;
+        let down = false;
+        const heldAtRestart = new Set<string>();
+        let brokerIsDown!: () => void;
+        const brokerDown = new Promise<void>((resolve) => (brokerIsDown = resolve));
+        await queue.start(async (request) => {
+          if (++started >= count / 2 - 4 && !down) {
+            heldAtRestart.add(request.messageId);
+            if (restarting === undefined && heldAtRestart.size === 4) {
+              repliesAtRestart = world.replies(replyTo).length;
+              restarting = world.restart(async () => {
+                down = true;
+                brokerIsDown();
+                await waitFor('the handlers held at the restart to finish', () => [...heldAtRestart].every((id) => handler.finished.has(id)));
+              });
+            }
+            await brokerDown;
+          }
+          return handler.handle(request);
+        });
+        await Promise.all(Array.from({ length: count }, (_, i) => world.publishRequest(`load ${i}`, { messageId: `load-${i}`, correlationId: `lc-${i}`, replyTo })));
+        await waitFor('the restart to begin', () => restarting !== undefined, 60_000);
+        await restarting;
+        await waitFor(`${count} replies`, () => new Set(world.replies(replyTo).map((r) => r.correlationId)).size === count, 60_000);
+        await waitUntilSettled(world, queue, 30_000);
+        await queue.close();
+        const replies = world.replies(replyTo);
+        const answered = new Set(replies.map((r) => r.correlationId));
+        const lost = count - answered.size;
+        const answeredTwice = replies.length - answered.size;
+        const runsPerId = [...handler.runs.values()];
+        const waiting = await world.waitingRequests();
+        console.log(`      ${name} load: ${count} requests, ${answered.size} answered, ${lost} lost, ${answeredTwice} answered twice, `
+          + `handler runs ${handler.totalRuns()} (ids run more than once: ${runsPerId.filter((n) => n > 1).length}), restart after ${repliesAtRestart} replies (${heldAtRestart.size} handlers finishing while it was down), `
+          + `${waiting} left in the queue, ${((Date.now() - began) / 1000).toFixed(1)} s${world.summary === undefined ? '' : `; ${world.summary()}`}`);
+        assert.deepEqual({ lost, answeredTwice, waiting, distinctRuns: handler.runs.size, totalRuns: handler.totalRuns() }, { lost: 0, answeredTwice: 0, waiting: 0, distinctRuns: count, totalRuns: count });
+      });
+    }
+  });
+}

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SimulatedClock } from 'xstate';
+import { FakeJobRunner, fakeReport } from '../../../adapters/fake/fake-job-runner.js';
+import { RequestLoop } from '../../../daemon/loop/request-loop.js';
+import type { LoopMetrics } from '../../../daemon/loop/request-loop.js';
+import { dynamosStrategy } from '../../../daemon/mape/strategies/dynamos-strategy.js';
+import { FileDecisionLog, linesOf, verifyDecisionLog } from '../../../knowledge/audit/decision-log.js';
+import { KnowledgeBase } from '../../../knowledge/knowledge-base.js';
+import { choiceKey, knowledgeOf, outcomeKey } from '../../../knowledge/knowledge-snapshot.js';
+import { silentLogger } from '../../../knowledge/ports/logger.js';
+import { dataRequest, marketplaceFrom } from '../../support/fixtures.js';
+
+/** Counts what the loop reports, as the daemon's metrics would. */
+function countingMetrics() {
+  const seen = { requests: [] as string[], phases: new Set<string>(), changes: 0, jobs: 0, errors: 0 };
+  const metrics: LoopMetrics = {
+    requestFinished: (archetype, outcome) => seen.requests.push(`${archetype}:${outcome}`),
+    phase: (phase) => seen.phases.add(phase),
+    decisionChanged: () => seen.changes++,
+    jobFinished: () => seen.jobs++,
+    loopError: () => seen.errors++,
+    iteration: () => undefined,
+  };
+  return { seen, metrics };
+}
+
+describe('request loop (xstate request machine over the phases)', () => {
+  let dir: string;
+  let clock: SimulatedClock;
+  let runner: FakeJobRunner;
+  let knowledge: KnowledgeBase;
+  let log: FileDecisionLog;
+  let counted: ReturnType<typeof countingMetrics>;
+  let loop: RequestLoop;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'dynamos-loop-'));
+    clock = new SimulatedClock();
+    clock.set(1_000_000);
+    runner = new FakeJobRunner();
+    knowledge = new KnowledgeBase(knowledgeOf(marketplaceFrom(), 1_000_000));
+    log = await FileDecisionLog.open(path.join(dir, 'decisions.jsonl'));
+    counted = countingMetrics();
+    loop = new RequestLoop({ knowledge, strategy: () => dynamosStrategy, runner, clock, logger: silentLogger, deadlineMs: 600_000, energyOf: (r) => r.cpuSeconds * 10, decisionLog: log, metrics: counted.metrics });
+  });
+  afterEach(async () => {
+    await runner.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs monitor → analyze → plan → execute → record and keeps what it learned', async () => {
+    const handled = loop.handle(dataRequest());
+    const id = await runner.nextDeployment();
+    assert.deepEqual(knowledge.current().inFlight[id]?.parties, ['VU', 'UVA'], 'in flight while its jobs run');
+    const reports = runner.running(id).map((j) => fakeReport(j.spec, 'succeeded', { durationMs: 200, cpuSeconds: 0.5 }));
+    runner.completeDeployment(id, [], reports);
+    const outcome = await handled;
+    assert.equal(outcome.kind, 'completed');
+    const k = knowledge.current();
+    assert.deepEqual(k.inFlight, {});
+    assert.deepEqual(k.choices[choiceKey('analyst@uva.example', ['VU', 'UVA'], 'sqlDataRequest')]?.archetype, 'computeToData');
+    assert.equal(k.outcomes[outcomeKey('computeToData', 'VU')]?.cpuSeconds, 0.5);
+    assert.deepEqual(counted.seen.requests, ['computeToData:completed']);
+    assert.deepEqual([...counted.seen.phases].sort(), ['analyze', 'execute', 'monitor', 'plan', 'record']);
+    const verdict = await verifyDecisionLog(linesOf(log.file));
+    assert.deepEqual(verdict.ok && verdict.records, 1);
+    assert.equal((await log.find(dataRequest().id))?.outcome.energyJoules, 10);
+  });
+
+  it('records a denial without running a job', async () => {
+    const outcome = await loop.handle(dataRequest({ providers: ['RUG'] }));
+    assert.equal(outcome.kind, 'denied');
+    assert.deepEqual(runner.jobs, []);
+    assert.equal((await log.find(dataRequest().id))?.outcome.kind, 'denied');
+  });
+
+  it('cancels its jobs when the requester goes away', async () => {
+    const controller = new AbortController();
+    const handled = loop.handle(dataRequest(), controller.signal);
+    const id = await runner.nextDeployment();
+    controller.abort();
+    const outcome = await handled;
+    assert.deepEqual(outcome.kind === 'cancelled' && outcome.code, 'JOB_CANCELLED');
+    assert.deepEqual(runner.jobs.filter((j) => j.deployment === id).map((j) => j.status), ['cancelled', 'cancelled']);
+    assert.deepEqual(knowledge.current().inFlight, {});
+  });
+
+  it('cancels a request in flight by id, with the reason it gives', async () => {
+    const handled = loop.handle(dataRequest());
+    const id = await runner.nextDeployment();
+    assert.equal(loop.cancel(id, 'AGREEMENT_REVOKED', 'UVA revoked'), true);
+    const outcome = await handled;
+    assert.deepEqual(outcome.kind === 'cancelled' && [outcome.code, outcome.reason], ['AGREEMENT_REVOKED', 'UVA revoked']);
+    assert.equal(loop.cancel(id, 'AGREEMENT_REVOKED', 'again'), false);
+    assert.equal((await log.find(id))?.outcome.reason, 'AGREEMENT_REVOKED: UVA revoked');
+  });
+
+  it('answers even when keeping the decision fails, and counts the failure', async () => {
+    const broken = new RequestLoop({ knowledge, strategy: () => dynamosStrategy, runner, clock, logger: silentLogger, deadlineMs: 1, energyOf: () => 0, metrics: counted.metrics, decisionLog: { append: () => Promise.reject(new Error('disk full')) } });
+    const outcome = await broken.handle(dataRequest({ providers: ['RUG'] }));
+    assert.equal(outcome.kind, 'denied');
+    assert.equal(counted.seen.errors, 1);
+  });
+
+  it('counts a change of decision for the same requester and stewards', async () => {
+    knowledge.apply({ kind: 'choiceMade', key: choiceKey('analyst@uva.example', ['VU', 'UVA'], 'sqlDataRequest'), archetype: 'dataThroughTtp', ttp: 'SURF', at: 0 });
+    const handled = loop.handle(dataRequest());
+    runner.completeDeployment(await runner.nextDeployment());
+    await handled;
+    assert.equal(counted.seen.changes, 1);
+  });
+});
