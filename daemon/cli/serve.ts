@@ -1,56 +1,99 @@
 import type { Command } from 'commander';
 import { DynamosError } from '../../knowledge/errors.js';
-import type { LogLevel } from '../logger.js';
+import { problemsFromZod } from '../../knowledge/problems.js';
+import type { DaemonConfigInput } from '../config.js';
+import { daemonConfigSchema } from '../config.js';
 import type { RunningDaemon } from '../start-daemon.js';
 import { startDaemon } from '../start-daemon.js';
-import { processOutput } from './check-config.js';
+import { loadSettingsFile } from '../settings-file.js';
+import { exitBadConfig, processOutput, reportProblems } from './check-config.js';
 import { integer } from './options.js';
 
 interface ServeOptions {
+  settings?: string;
   config?: string;
   dataDir?: string;
-  host: string;
-  port: number;
-  rows: number;
-  warm: number;
+  host?: string;
+  port?: number;
+  rows?: number;
+  warm?: number;
   deadlineMs?: number;
-  logLevel: LogLevel;
+  strategy?: 'dynamos' | 'threshold' | 'utility';
+  metrics?: 'local' | 'none';
+  prometheusUrl?: string;
+  amqpUrl?: string;
+  influxUrl?: string;
+  decisionLog?: string;
+  logLevel?: DaemonConfigInput['logLevel'];
+}
+
+/** Flags on top of the settings file: a flag given wins, one not given leaves the file's value. */
+export function mergeServeOptions(file: DaemonConfigInput, o: ServeOptions): DaemonConfigInput {
+  const set = <K extends keyof DaemonConfigInput>(key: K, value: DaemonConfigInput[K] | undefined) => (value === undefined ? {} : { [key]: value });
+  const metrics = o.prometheusUrl !== undefined ? { source: 'prometheus' as const, prometheus: { url: o.prometheusUrl } } : o.metrics === undefined ? undefined : { source: o.metrics };
+  return {
+    ...file,
+    ...set('marketplaceFile', o.config),
+    ...set('dataDir', o.dataDir),
+    ...set('host', o.host),
+    ...set('port', o.port),
+    ...set('exampleRows', o.rows),
+    ...set('jobDeadlineMs', o.deadlineMs),
+    ...set('logLevel', o.logLevel),
+    ...set('decisionLogFile', o.decisionLog),
+    ...set('metrics', metrics),
+    ...(o.strategy === undefined ? {} : { strategy: { name: o.strategy } }),
+    ...(o.warm === undefined ? {} : { runner: { ...file.runner, warmProcesses: o.warm } }),
+    ...(o.amqpUrl === undefined ? {} : { amqp: { ...file.amqp, url: o.amqpUrl } }),
+    ...(o.influxUrl === undefined ? {} : { influx: { ...file.influx, url: o.influxUrl } }),
+  };
 }
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('run the daemon on this machine; with no --config, the example marketplace (UVA, VU, RUG, SURF) on generated data')
+    .option('--settings <file>', 'deployment settings (YAML): strategy, loop, monitoring, RabbitMQ, InfluxDB, … (docs/deployment.md)')
     .option('--config <file>', 'marketplace config (YAML); the bundled example when absent')
     .option('--data-dir <dir>', 'where table files resolve (the example generates its data here)')
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'port to listen on (0 picks one)', integer(0, 65535), 8080)
-    .option('--rows <n>', 'rows per steward of the generated example data', integer(1), 10_000)
-    .option('--warm <n>', 'job processes kept started and waiting', integer(0, 64), 3)
-    .option('--deadline-ms <ms>', 'kill a job this long after it starts', integer(1))
-    .option('--log-level <level>', 'debug, info, warn, error or silent', 'info')
+    .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+    .option('--port <port>', 'port to listen on, 0 picks one (default 8080)', integer(0, 65535))
+    .option('--rows <n>', 'rows per steward of the generated example data (default 10000)', integer(1))
+    .option('--warm <n>', 'job processes kept started and waiting (default 3)', integer(0, 64))
+    .option('--deadline-ms <ms>', 'kill a job this long after it starts (default 600000)', integer(1))
+    .option('--strategy <name>', 'archetype strategy: dynamos, threshold or utility (default dynamos)')
+    .option('--metrics <source>', 'where load comes from: local or none (default local)')
+    .option('--prometheus-url <url>', 'read the parties\' load and energy from this Prometheus')
+    .option('--amqp-url <url>', 'also take requests from RabbitMQ at this URL')
+    .option('--influx-url <url>', 'write decisions and samples to this InfluxDB 1.x')
+    .option('--decision-log <file>', 'the hash-chained decision log (default data/decisions.jsonl)')
+    .option('--log-level <level>', 'debug, info, warn, error or silent (default info)')
     .action(async (opts: ServeOptions) => {
+      const file = opts.settings === undefined ? { ok: true as const, settings: {} } : await loadSettingsFile(opts.settings);
+      if (!file.ok) {
+        reportProblems(file.problems, processOutput);
+        process.exitCode = exitBadConfig;
+        return;
+      }
+      const merged = mergeServeOptions(file.settings, opts);
+      const checked = daemonConfigSchema.safeParse(merged);
+      if (!checked.success) {
+        reportProblems(problemsFromZod(checked.error), processOutput);
+        process.exitCode = exitBadConfig;
+        return;
+      }
       let daemon: RunningDaemon;
       try {
-        daemon = await startDaemon({
-          host: opts.host,
-          port: opts.port,
-          exampleRows: opts.rows,
-          runner: { warmProcesses: opts.warm },
-          logLevel: opts.logLevel,
-          ...(opts.config === undefined ? {} : { marketplaceFile: opts.config }),
-          ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
-          ...(opts.deadlineMs === undefined ? {} : { jobDeadlineMs: opts.deadlineMs }),
-        });
+        daemon = await startDaemon(merged);
       } catch (error) {
         if (error instanceof DynamosError && error.code === 'CONFIG_INVALID') {
           processOutput.err(error.message);
-          process.exitCode = 2;
+          process.exitCode = exitBadConfig;
           return;
         }
         throw error;
       }
-      processOutput.out(`DYNAMOS is serving the ${daemon.marketplace.name} marketplace at ${daemon.url}`);
+      processOutput.out(`DYNAMOS is serving the ${daemon.marketplace().name} marketplace at ${daemon.url} (strategy ${daemon.config.strategy.name})`);
       processOutput.out(`send the original request: npm run dynamos -- request experiments/requests/wage-gap.json --url ${daemon.url}`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();

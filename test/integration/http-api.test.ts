@@ -44,7 +44,7 @@ describe('HTTP API end to end on the embedded default', function () {
   before(async () => {
     data = await exampleData(300);
     daemon = await startDaemon(
-      { port: 0, marketplaceFile: exampleMarketplaceFile, dataDir: data.dir, runner: { warmProcesses: 2 }, bodyLimitBytes: 64 * 1024 },
+      { port: 0, marketplaceFile: exampleMarketplaceFile, dataDir: data.dir, runner: { warmProcesses: 2 }, bodyLimitBytes: 64 * 1024, decisionLogFile: `${data.dir}/decisions.jsonl`, watchConfig: false },
       { logger: silentLogger },
     );
   });

@@ -43,7 +43,7 @@ describe('dynamos serve, request and demo, as a user runs them', function () {
     const before = taggedJobProcesses();
     const serve: ChildProcess = spawn(
       process.execPath,
-      ['--import', tsx, main, 'serve', '--config', exampleMarketplaceFile, '--data-dir', data.dir, '--port', '0', '--warm', '1', '--log-level', 'silent'],
+      ['--import', tsx, main, 'serve', '--config', exampleMarketplaceFile, '--data-dir', data.dir, '--port', '0', '--warm', '1', '--log-level', 'silent', '--decision-log', `${data.dir}/decisions.jsonl`],
       { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
