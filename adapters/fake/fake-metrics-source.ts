@@ -86,7 +86,7 @@ export interface FakeMetricsSourceOptions {
 /**
  * MetricsSource over a {@link FakeMetricsWorld}, with the Prometheus adapter's rules: only asked
  * parties are returned; a missing, failed or stale signal is listed in `failures`, not thrown; a
- * world that is down rejects with DATA_UNAVAILABLE.
+ * world that is down rejects with ADAPTER_UNAVAILABLE (retryable).
  */
 export class FakeMetricsSource implements MetricsSource {
   readonly name = 'fake metrics';
@@ -105,7 +105,7 @@ export class FakeMetricsSource implements MetricsSource {
     signal?.throwIfAborted();
     const outage = this.world.outage;
     if (outage !== undefined) {
-      throw new DynamosError('DATA_UNAVAILABLE', `the fake metrics world is down: ${outage}`, { retryable: true });
+      throw new DynamosError('ADAPTER_UNAVAILABLE', `the fake metrics world is down: ${outage}`, { retryable: true });
     }
     const now = this.opts.clock.now();
     const asked = [...new Set(parties)];

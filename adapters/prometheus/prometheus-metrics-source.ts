@@ -45,8 +45,9 @@ export class PrometheusMetricsSource implements MetricsSource {
   }
 
   /**
-   * @throws DynamosError DATA_UNAVAILABLE (retryable) when no query was answered; INTERNAL after
-   * `close()`; the caller's abort reason when `signal` aborts.
+   * @throws DynamosError (retryable) ADAPTER_TIMEOUT when every query timed out, ADAPTER_UNAVAILABLE
+   * when no query was answered for another reason; INTERNAL after `close()`; the caller's abort
+   * reason when `signal` aborts.
    */
   async read(parties: readonly string[], signal?: AbortSignal): Promise<MetricsReading> {
     if (this.closed) throw closedError();
@@ -92,8 +93,9 @@ export class PrometheusMetricsSource implements MetricsSource {
     const failures = outcomes.flatMap((o) => (o.failure === undefined ? [] : [{ signal: o.signal, reason: o.failure }]));
     this.logChanges(outcomes);
     if (outcomes.every((o) => !o.answered)) {
-      const why = [...new Set(failures.map((f) => f.reason))].join('; ');
-      throw new DynamosError('DATA_UNAVAILABLE', `Prometheus at ${this.config.url} answered no query: ${why}`, {
+      const reasons = [...new Set(failures.map((f) => f.reason))];
+      const timedOut = reasons.every((r) => r === `timed out after ${this.config.timeoutMs} ms`);
+      throw new DynamosError(timedOut ? 'ADAPTER_TIMEOUT' : 'ADAPTER_UNAVAILABLE', `Prometheus at ${this.config.url} answered no query: ${reasons.join('; ')}`, {
         retryable: true,
         details: { url: this.config.url, failures },
       });

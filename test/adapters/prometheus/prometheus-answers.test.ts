@@ -149,9 +149,19 @@ describe('PrometheusMetricsSource: how it reads Prometheus answers (stub API, no
     await (front as PrometheusFront).down();
     await assert.rejects(s.read(['UVA']), (e: unknown) => {
       assert.ok(e instanceof DynamosError);
-      assert.equal(e.code, 'DATA_UNAVAILABLE');
+      assert.equal(e.code, 'ADAPTER_UNAVAILABLE');
       assert.equal(e.retryable, true);
       assert.equal(e.message, `Prometheus at ${url} answered no query: connection refused (ECONNREFUSED)`);
+      return true;
+    });
+  });
+
+  it('rejects with ADAPTER_TIMEOUT when every query timed out', async () => {
+    const s = await given({ '.*': 'hang' }, { timeoutMs: 100 });
+    await assert.rejects(s.read(['UVA']), (e: unknown) => {
+      assert.ok(e instanceof DynamosError);
+      assert.equal(e.code, 'ADAPTER_TIMEOUT');
+      assert.match(e.message, /answered no query: timed out after 100 ms$/);
       return true;
     });
   });

@@ -23,34 +23,54 @@ export interface RealPrometheusWorld extends MetricsWorld {
   given(parties: Readonly<Record<string, ExportedParty>>): Promise<void>;
 }
 
-export async function realPrometheusWorld(
-  env: { promUrl: string; targetsFile: string },
+/** A source reading the real Prometheus through a {@link PrometheusFront}, and how to end both. */
+export interface FrontedSource {
+  readonly source: MetricsSource;
+  readonly front: PrometheusFront;
+  close(): Promise<void>;
+}
+
+export async function readThroughFront(
+  promUrl: string,
   config: Partial<PrometheusConfig> = {},
   front: Omit<FrontOptions, 'upstream'> = {},
-): Promise<RealPrometheusWorld> {
-  const exporter = await TestExporter.start(env.targetsFile);
-  const proxy = await PrometheusFront.start({ ...front, upstream: env.promUrl });
+): Promise<FrontedSource> {
+  const proxy = await PrometheusFront.start({ ...front, upstream: promUrl });
   let source: MetricsSource;
   try {
     source = createPrometheusMetricsSource({ url: proxy.url, rateWindow: testRateWindow, ...config }, { logger: silentLogger, clock: systemClock });
   } catch (error) {
     await proxy.close();
-    await exporter.close();
     throw error;
   }
   return {
     source,
     front: proxy,
+    close: async () => {
+      await source.close();
+      await proxy.close();
+    },
+  };
+}
+
+export async function realPrometheusWorld(env: { promUrl: string; targetsFile: string }): Promise<RealPrometheusWorld> {
+  const exporter = await TestExporter.start(env.targetsFile);
+  const { source, front, close } = await readThroughFront(env.promUrl).catch(async (error: unknown) => {
+    await exporter.close();
+    throw error;
+  });
+  return {
+    source,
+    front,
     tolerance: { cpu: 0.03, memory: 0.001, queueDepth: 0, powerWatts: 3, up: 0 },
     given: async (parties) => {
       exporter.add(parties);
       await waitForScrapes(env.promUrl, Object.entries(parties).map(([party, s]) => ({ party, up: s.up ?? 1 })));
     },
-    down: () => proxy.down(),
-    up: () => proxy.up(),
+    down: () => front.down(),
+    up: () => front.up(),
     close: async () => {
-      await source.close();
-      await proxy.close();
+      await close();
       await exporter.close();
     },
   };
