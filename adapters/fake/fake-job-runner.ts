@@ -22,6 +22,8 @@ interface Pending {
  */
 export class FakeJobRunner implements JobRunner {
   readonly jobs: FakeJob[] = [];
+  /** The same jobs by deployment, so settling one stays cheap however many have run. */
+  private readonly jobsOf = new Map<string, FakeJob[]>();
   private readonly pending = new Map<string, Pending>();
   private readonly waiters: (() => void)[] = [];
   private closed = false;
@@ -31,7 +33,9 @@ export class FakeJobRunner implements JobRunner {
   run(deployment: Deployment, signal?: AbortSignal): Promise<DeploymentResult> {
     if (this.closed) return Promise.reject(new DynamosError('INTERNAL', 'the job runner is closed', { retryable: false }));
     if (signal?.aborted) return Promise.reject(cancelled(deployment));
-    for (const spec of deployment.jobs) this.jobs.push({ spec, deployment: deployment.requestId, status: 'running' });
+    const jobs = deployment.jobs.map((spec): FakeJob => ({ spec, deployment: deployment.requestId, status: 'running' }));
+    this.jobs.push(...jobs);
+    this.jobsOf.set(deployment.requestId, [...(this.jobsOf.get(deployment.requestId) ?? []), ...jobs]);
     this.wake();
     if (this.opts.autoComplete !== undefined) {
       const result = this.opts.autoComplete(deployment);
@@ -97,14 +101,13 @@ export class FakeJobRunner implements JobRunner {
   }
 
   private settle(requestId: string, reports: readonly JobReport[]): void {
-    for (const job of this.jobs) {
-      if (job.deployment !== requestId) continue;
+    for (const job of this.jobsOf.get(requestId) ?? []) {
       job.status = reports.find((r) => r.name === job.spec.name)?.status === 'failed' ? 'failed' : 'succeeded';
     }
   }
 
   private mark(requestId: string, status: FakeJob['status']): void {
-    for (const job of this.jobs) if (job.deployment === requestId && job.status === 'running') job.status = status;
+    for (const job of this.jobsOf.get(requestId) ?? []) if (job.status === 'running') job.status = status;
   }
 
   private wake(): void {

@@ -1,6 +1,6 @@
 import type { DecisionOutcome } from '../../knowledge/audit/decision-record.js';
 import type { UnsealedRecord } from '../../knowledge/audit/decision-log.js';
-import { digestOf } from '../../knowledge/canonical-json.js';
+import { digestOf, digestOfImmutable } from '../../knowledge/canonical-json.js';
 import type { JobLesson } from '../../knowledge/fold.js';
 import type { KnowledgeSnapshot } from '../../knowledge/knowledge-snapshot.js';
 import { choiceKey } from '../../knowledge/knowledge-snapshot.js';
@@ -27,7 +27,8 @@ export function recordFor(outcome: RequestOutcome, k: KnowledgeSnapshot, energyO
     requester: request.requester,
     requestType: request.type,
     providers: [...request.providers],
-    inputsDigest: digestOf({ request, policyRevision: k.marketplace.revision, nodes: k.nodes, outcomes: k.outcomes, choice: k.choices[key] ?? null }),
+    // The node states and outcomes change only when metrics or lessons arrive: hash each once.
+    inputsDigest: digestOf({ request, policyRevision: k.marketplace.revision, nodes: digestOfImmutable(k.nodes), outcomes: digestOfImmutable(k.outcomes), choice: k.choices[key] ?? null }),
     policyRevision: k.marketplace.revision,
     strategy: explanation?.strategy ?? 'none',
     candidates: explanation?.candidates ?? [],

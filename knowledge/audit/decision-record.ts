@@ -29,7 +29,10 @@ export interface DecisionRecord {
   readonly requester: string;
   readonly requestType: string;
   readonly providers: readonly string[];
-  /** sha256 of the canonical JSON of the request and the knowledge the decision read. */
+  /**
+   * sha256 of the canonical JSON of what the decision read: the request, the policy revision, the
+   * sha256 of the node states and of the learned outcomes, and the remembered choice.
+   */
   readonly inputsDigest: string;
   readonly policyRevision: string;
   readonly strategy: string;

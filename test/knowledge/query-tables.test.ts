@@ -32,4 +32,14 @@ describe('tables a query reads (DuckDB parser, knowledge/query-tables)', () => {
     assert.equal((await inspector.inspect('SELEC 1')).kind, 'syntaxError');
     assert.deepEqual(await inspector.inspect('SELECT 1; SELECT 2'), { kind: 'select', statements: 2, tables: [] });
   });
+
+  it('answers a text it has seen as it did the first time, each text on its own, past its memory size', async () => {
+    const texts = Array.from({ length: DuckDBQueryInspector.rememberedQueries + 5 }, (_, i) => `SELECT * FROM t${i}`);
+    for (const text of texts) await inspector.inspect(text);
+    for (const i of [0, 3, texts.length - 1]) {
+      assert.deepEqual(await inspector.inspect(texts[i] as string), { kind: 'select', statements: 1, tables: [`t${i}`] });
+    }
+    assert.equal((await inspector.inspect('SELEC 1')).kind, 'syntaxError');
+    assert.equal((await inspector.inspect('SELEC 1')).kind, 'syntaxError');
+  });
 });

@@ -48,6 +48,7 @@ describe('request loop (xstate request machine over the phases)', () => {
   });
   afterEach(async () => {
     await runner.close();
+    await log.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -54,6 +54,7 @@ describe('decision log: append-only, hash-chained', () => {
     await writeThree();
     const log = await FileDecisionLog.open(file);
     assert.equal((await log.append(decision('r4'))).seq, 4);
+    await log.close();
     assert.equal((await verifyDecisionLog(linesOf(file))).ok, true);
   });
 
