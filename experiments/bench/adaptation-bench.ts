@@ -19,8 +19,12 @@ export interface AdaptationFigures {
   readonly setting: { holdDownMs: number; loopPeriodMs: number; prometheusScrapeMs: number; requestEveryMs: number; threshold: number };
   /** From SURF's CPU, as its exporter serves it, going to 90 % until a request no longer goes to SURF. */
   readonly switchAwayMs: number;
+  /** From that change until Prometheus answered the CPU query with SURF's new value (its scrape). */
+  readonly servedByPrometheusMs: number;
   /** From that change until the knowledge base held SURF's new reading (scrape + loop). */
   readonly seenByMonitorMs: number;
+  /** From Prometheus serving the new value until a request no longer went to SURF: the target is one loop period. */
+  readonly switchAwayAfterServedMs: number;
   /** From SURF's CPU going back to 30 % until a request goes to SURF again. */
   readonly returnAfterRecoveryMs: number;
   /** Between the switch away and the return: at least the hold-down. */
@@ -63,6 +67,7 @@ export async function benchAdaptation(env: { promUrl: string; targetsFile: strin
     await pause(3_000);
     const overloadedAt = Date.now();
     exporter.set('SURF', 0.9);
+    const served = servedAt(env.promUrl, 'SURF', 0.9);
     await until(() => cpuOf(daemon, 'SURF') === 0.9, 10_000, 'SURF over the threshold in the knowledge');
     const seenAt = Date.now();
     const away = await firstChoice(choices, overloadedAt, (c) => c.ttp !== 'SURF');
@@ -84,7 +89,9 @@ export async function benchAdaptation(env: { promUrl: string; targetsFile: strin
     return {
       setting: { holdDownMs, loopPeriodMs: periodMs, prometheusScrapeMs: 1_000, requestEveryMs, threshold: 0.8 },
       switchAwayMs: away.at - overloadedAt,
+      servedByPrometheusMs: (await served) - overloadedAt,
       seenByMonitorMs: seenAt - overloadedAt,
+      switchAwayAfterServedMs: away.at - (await served),
       returnAfterRecoveryMs: back.at - recoveredAt,
       awayForMs: back.at - away.at,
       jitter: {
@@ -100,6 +107,19 @@ export async function benchAdaptation(env: { promUrl: string; targetsFile: strin
     await daemon.close();
     await exporter.close();
   }
+}
+
+/** When Prometheus first answers the bench's CPU query with `value` for `party` (polled every 20 ms). */
+async function servedAt(promUrl: string, party: string, value: number): Promise<number> {
+  const url = `${promUrl}/api/v1/query?query=${encodeURIComponent(PartyExporter.queries.cpu[0] as string)}`;
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const answer = (await (await fetch(url)).json()) as { data?: { result?: { metric: Record<string, string>; value: [number, string] }[] } };
+    const sample = answer.data?.result?.find((r) => r.metric['party'] === party);
+    if (sample !== undefined && Number(sample.value[1]) === value) return Date.now();
+    await pause(20);
+  }
+  throw new Error(`adaptation bench: Prometheus never served ${party} at ${value}`);
 }
 
 function cpuOf(daemon: RunningDaemon, party: string): number | undefined {
