@@ -37,6 +37,8 @@ export class BackgroundLoop {
   private readonly actor;
   private known = new Map<string, Symptom>();
   private readonly unsubscribe: () => void;
+  /** Counts the times the loop acted; every log line carries the iteration it belongs to. */
+  private iteration = 0;
 
   constructor(private readonly deps: BackgroundLoopDeps) {
     const parties = () => {
@@ -86,30 +88,37 @@ export class BackgroundLoop {
     this.actor.stop();
   }
 
+  /** The logger of the iteration a read leads into, or of the one acting now. */
+  private log(iteration: number): Logger {
+    return this.deps.logger.child({ loop: 'background', iteration });
+  }
+
   private readDone(reading: MetricsReading): void {
     this.deps.knowledge.apply({ kind: 'metricsRead', reading });
     if (reading.samples.length > 0) this.deps.telemetry?.recordSamples(reading.samples);
-    for (const failure of reading.failures) this.deps.logger.debug('a signal could not be read', { ...failure });
+    const log = this.log(this.iteration + 1);
+    for (const failure of reading.failures) log.debug('a signal could not be read', { ...failure });
   }
 
   private readFailed(error: unknown, failures: number): void {
     const message = error instanceof Error ? error.message : String(error);
     this.deps.metrics?.loopError('background');
     this.deps.knowledge.apply({ kind: 'metricsFailed', at: this.deps.clock.now(), error: message });
-    this.deps.logger.warn('reading metrics failed; decisions use what is known, utility falls back when it is stale', { error: message, failures });
+    this.log(this.iteration + 1).warn('reading metrics failed; decisions use what is known, utility falls back when it is stale', { error: message, failures });
   }
 
   /** An error while acting is logged and counted; the loop goes on (it must never stop the daemon). */
   private actSafely(): void {
+    const log = this.log(++this.iteration);
     try {
-      this.act();
+      this.act(log);
     } catch (error) {
       this.deps.metrics?.loopError('background');
-      this.deps.logger.error('acting on the symptoms failed; the loop goes on', { error: error instanceof Error ? error.message : String(error) });
+      log.error('acting on the symptoms failed; the loop goes on', { error: error instanceof Error ? error.message : String(error) });
     }
   }
 
-  private act(): void {
+  private act(log: Logger): void {
     const { deps } = this;
     deps.metrics?.iteration('background');
     const k = deps.knowledge.at(deps.clock.now());
@@ -118,13 +127,13 @@ export class BackgroundLoop {
     for (const [key, symptom] of now) {
       if (symptom.kind === 'revoked') {
         if (deps.requests.cancel(symptom.requestId, 'AGREEMENT_REVOKED', symptom.reason)) {
-          deps.logger.warn('cancelled a request its agreement no longer allows', { requestId: symptom.requestId, reason: symptom.reason });
+          log.warn('cancelled a request its agreement no longer allows', { requestId: symptom.requestId, reason: symptom.reason });
         }
       } else if (!this.known.has(key)) {
-        deps.logger.info('symptom appeared', { ...symptom });
+        log.info('symptom appeared', { ...symptom });
       }
     }
-    for (const [key, symptom] of this.known) if (!now.has(key) && symptom.kind !== 'revoked') deps.logger.info('symptom cleared', { ...symptom });
+    for (const [key, symptom] of this.known) if (!now.has(key) && symptom.kind !== 'revoked') log.info('symptom cleared', { ...symptom });
     this.known = now;
     const m = k.marketplace;
     for (const party of [...Object.keys(m.dataStewards), ...Object.keys(m.computeProviders)]) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { SimulatedClock } from 'xstate';
 import { FakeJobRunner } from '../../../adapters/fake/fake-job-runner.js';
-import { createFakeMetrics } from '../../../adapters/fake/fake-metrics-source.js';
+import { createFakeMetrics, FakeMetricsSource } from '../../../adapters/fake/fake-metrics-source.js';
 import type { FakeMetricsWorld } from '../../../adapters/fake/fake-metrics-source.js';
 import { BackgroundLoop } from '../../../daemon/loop/background-loop.js';
 import { RequestLoop } from '../../../daemon/loop/request-loop.js';
@@ -9,6 +9,7 @@ import { dynamosStrategy } from '../../../daemon/mape/strategies/dynamos-strateg
 import { KnowledgeBase } from '../../../knowledge/knowledge-base.js';
 import { knowledgeOf } from '../../../knowledge/knowledge-snapshot.js';
 import type { MetricsSource } from '../../../knowledge/ports/metrics-source.js';
+import type { Logger } from '../../../knowledge/ports/logger.js';
 import { silentLogger } from '../../../knowledge/ports/logger.js';
 import { dataRequest, exampleConfig, marketplaceFrom } from '../../support/fixtures.js';
 
@@ -111,6 +112,29 @@ describe('background loop (xstate, simulated clock)', () => {
     await settle();
     runner.completeDeployment(id);
     assert.equal((await handled).kind, 'completed');
+  });
+
+  it('logs a symptom once when it appears and once when it clears, with the iteration it belongs to', async () => {
+    const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+    const recording = (bound: Record<string, unknown>): Logger => ({
+      debug: (message, fields) => lines.push({ level: 'debug', message, fields: { ...bound, ...fields } }),
+      info: (message, fields) => lines.push({ level: 'info', message, fields: { ...bound, ...fields } }),
+      warn: (message, fields) => lines.push({ level: 'warn', message, fields: { ...bound, ...fields } }),
+      error: (message, fields) => lines.push({ level: 'error', message, fields: { ...bound, ...fields } }),
+      child: (more) => recording({ ...bound, ...more }),
+    });
+    loop.stop();
+    loop = new BackgroundLoop({ knowledge, source: new FakeMetricsSource(world, { clock }), requests, clock, logger: recording({}), periodMs, maxBackoffMs: 120_000, symptoms: { loadThreshold: 0.8 } });
+    world.set('SURF', 'cpu', 0.9);
+    loop.start();
+    await settle();
+    await advance(periodMs);
+    world.set('SURF', 'cpu', 0.3);
+    await advance(periodMs);
+    const about = (message: string) => lines.filter((l) => l.message === message && l.fields['party'] === 'SURF' && l.fields['kind'] === 'overloaded');
+    assert.deepEqual(about('symptom appeared').map((l) => l.fields['iteration']), [1]);
+    assert.deepEqual(about('symptom cleared').map((l) => l.fields['iteration']), [3]);
+    assert.ok(lines.every((l) => l.fields['loop'] === 'background'), 'every line names its loop');
   });
 
   it('keeps going when acting on a symptom throws', async () => {
