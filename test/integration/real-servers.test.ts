@@ -90,7 +90,7 @@ describe('the daemon with real Prometheus, RabbitMQ and InfluxDB', function () {
     assert.equal(answer.status, 200);
     assert.deepEqual([json.archetype, json.ttp], ['dataThroughTtp', 'otherCompany']);
     assert.equal(json.decision.strategy, 'utility');
-    assert.match(json.decision.candidates.find((c: any) => c.ttp === 'SURF').reason, /SURF cpu 9\d % is at or over 80 %/);
+    assert.match(json.decision.candidates.find((c: any) => c.ttp === 'SURF').reason, /SURF cpu 9\d(\.\d+)? % is at or over 80 %/);
   });
 
   it('is scraped by Prometheus, which serves its request counter back', async () => {
