@@ -3,6 +3,7 @@ import { registerAudit } from './audit.js';
 import { registerCheckConfig } from './check-config.js';
 import { registerDemo } from './demo.js';
 import { registerGenerateData } from './generate-data.js';
+import { registerGenerateTrace } from './generate-trace.js';
 import { registerImportDynamos } from './import-dynamos.js';
 import { registerRequest } from './request.js';
 import { registerServe } from './serve.js';
@@ -17,6 +18,7 @@ const registrations: ((program: Command) => void)[] = [
   registerRequest,
   registerDemo,
   registerGenerateData,
+  registerGenerateTrace,
   registerCheckConfig,
   registerImportDynamos,
   registerAudit,
