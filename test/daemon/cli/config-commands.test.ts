@@ -113,3 +113,26 @@ describe('dynamos import-dynamos', () => {
     assert.deepEqual(run.err, ['archetype.json[1].computeProvider: Invalid option: expected one of "dataProvider"|"other"']);
   });
 });
+
+describe('dynamos generate-trace', () => {
+  let tmp: string;
+  before(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'dynamos-trace-cli-'));
+  });
+  after(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('writes the same trace twice for the same seed, and refuses a bad rate or marketplace with exit 2', async () => {
+    const a = path.join(tmp, 'a.jsonl');
+    const b = path.join(tmp, 'b.jsonl');
+    for (const out of [a, b]) assert.equal(dynamos('generate-trace', '--scenario', 'noisy-threshold', '--seed', '5', '--duration', '2m', '--out', out).status, 0);
+    assert.equal(await readFile(a, 'utf8'), await readFile(b, 'utf8'));
+    assert.equal(dynamos('generate-trace', '--scenario', 'steady', '--rate', '0', '--out', path.join(tmp, 'c.jsonl')).status, 2);
+    const bad = path.join(tmp, 'bad.yaml');
+    await writeFile(bad, 'version: 1\n');
+    const run = dynamos('generate-trace', '--scenario', 'steady', '--config', bad, '--out', path.join(tmp, 'd.jsonl'));
+    assert.equal(run.status, 2);
+    assert.ok(run.err.some((l) => l.startsWith('dataStewards: ')), run.err.join('\n'));
+  });
+});
