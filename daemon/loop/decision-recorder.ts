@@ -1,10 +1,13 @@
 import type { DecisionOutcome } from '../../knowledge/audit/decision-record.js';
 import type { UnsealedRecord } from '../../knowledge/audit/decision-log.js';
 import { digestOf, digestOfImmutable } from '../../knowledge/canonical-json.js';
-import type { JobLesson } from '../../knowledge/fold.js';
+import type { JobLesson, KnowledgeEvent } from '../../knowledge/fold.js';
 import type { KnowledgeSnapshot } from '../../knowledge/knowledge-snapshot.js';
 import { choiceKey } from '../../knowledge/knowledge-snapshot.js';
 import type { JobReport } from '../../knowledge/ports/job-runner.js';
+import type { DataRequest } from '../../knowledge/data-request.js';
+import type { Analysis } from '../mape/analyze.js';
+import type { Plan } from '../mape/plan.js';
 import type { RequestOutcome } from './request-outcome.js';
 
 /** The hysteresis key of a request: its requester and the stewards authorised for it. */
@@ -85,4 +88,29 @@ export function lessonsOf(outcome: RequestOutcome, k: KnowledgeSnapshot, energyO
       energyJoules: energyOf(j),
       dataBytes: stewardBytes.get(j.party) ?? (outcome.plan.ttp === j.party ? sentToTtp : undefined),
     }));
+}
+
+/**
+ * What the knowledge base learns when a plan is made, before any job starts: the choice for
+ * hysteresis and the request in flight (so a change of policy can reach it). The daemon's request
+ * loop and the replay both apply exactly these events.
+ */
+export function plannedEvents(request: DataRequest, analysis: Analysis, decided: Plan, at: number): KnowledgeEvent[] {
+  if (decided.kind !== 'deploy') return [];
+  const key = choiceKeyOf({ request, analysis });
+  const ttp = decided.ttp === undefined ? {} : { ttp: decided.ttp };
+  const utility = decided.explanation.choice?.utility;
+  const parties = decided.jobs.map((j) => j.party);
+  return [
+    { kind: 'choiceMade', key, archetype: decided.archetype, ...ttp, ...(utility === undefined ? {} : { utility }), at },
+    { kind: 'requestStarted', requestId: request.id, inFlight: { request, archetype: decided.archetype, ...ttp, parties, startedAt: at } },
+  ];
+}
+
+/** What the knowledge base learns when a request ends: the lessons of its jobs, and that it is no longer in flight. */
+export function finishedEvents(outcome: RequestOutcome, k: KnowledgeSnapshot, energyOf: (report: JobReport) => number, at: number): KnowledgeEvent[] {
+  if (outcome.plan?.kind !== 'deploy') return [];
+  const lessons = lessonsOf(outcome, k, energyOf);
+  const learned: KnowledgeEvent[] = lessons.length > 0 ? [{ kind: 'jobsFinished', archetype: outcome.plan.archetype, jobs: lessons, at }] : [];
+  return [...learned, { kind: 'requestEnded', requestId: outcome.request.id, at }];
 }

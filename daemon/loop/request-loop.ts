@@ -13,7 +13,7 @@ import type { TelemetrySink } from '../../knowledge/ports/telemetry-sink.js';
 import type { Analysis } from '../mape/analyze.js';
 import type { Plan } from '../mape/plan.js';
 import type { Strategy } from '../mape/strategies/strategy.js';
-import { choiceKeyOf, lessonsOf, outcomeSummary, recordFor } from './decision-recorder.js';
+import { choiceKeyOf, finishedEvents, outcomeSummary, plannedEvents, recordFor } from './decision-recorder.js';
 import { requestMachine } from './request-machine.js';
 import type { Phase, RequestOutcome } from './request-outcome.js';
 import { phases } from './request-outcome.js';
@@ -107,17 +107,13 @@ export class RequestLoop {
 
   private planned(request: DataRequest, k: KnowledgeSnapshot, analysis: Analysis, decided: Plan, log: Logger): void {
     if (decided.kind !== 'deploy') return;
-    const at = this.deps.clock.now();
     const key = choiceKeyOf({ request, analysis });
     const previous = k.choices[key];
     if (previous !== undefined && (previous.archetype !== decided.archetype || previous.ttp !== decided.ttp)) {
       this.deps.metrics?.decisionChanged();
       log.info('decision changed', { key, from: `${previous.archetype}${previous.ttp ? `@${previous.ttp}` : ''}`, to: `${decided.archetype}${decided.ttp ? `@${decided.ttp}` : ''}` });
     }
-    const utility = decided.explanation.choice?.utility;
-    this.deps.knowledge.apply({ kind: 'choiceMade', key, archetype: decided.archetype, ...(decided.ttp === undefined ? {} : { ttp: decided.ttp }), ...(utility === undefined ? {} : { utility }), at });
-    const parties = decided.jobs.map((j) => j.party);
-    this.deps.knowledge.apply({ kind: 'requestStarted', requestId: request.id, inFlight: { request, archetype: decided.archetype, ...(decided.ttp === undefined ? {} : { ttp: decided.ttp }), parties, startedAt: at } });
+    for (const event of plannedEvents(request, analysis, decided, this.deps.clock.now())) this.deps.knowledge.apply(event);
   }
 
   private async record(outcome: RequestOutcome, k: KnowledgeSnapshot, log: Logger): Promise<void> {
@@ -128,8 +124,8 @@ export class RequestLoop {
       const archetype = outcome.plan?.kind === 'deploy' ? outcome.plan.archetype : 'none';
       deps.metrics?.requestFinished(archetype, summary.kind);
       if (outcome.kind === 'completed') for (const job of outcome.result.jobs) deps.metrics?.jobFinished(job, deps.energyOf(job));
-      const lessons = lessonsOf(outcome, k, deps.energyOf);
-      if (lessons.length > 0 && outcome.plan?.kind === 'deploy') deps.knowledge.apply({ kind: 'jobsFinished', archetype: outcome.plan.archetype, jobs: lessons, at });
+      const [learned] = finishedEvents(outcome, k, deps.energyOf, at);
+      if (learned?.kind === 'jobsFinished') deps.knowledge.apply(learned);
       const unsealed = recordFor(outcome, k, deps.energyOf, at);
       const sealed = deps.decisionLog === undefined ? undefined : await deps.decisionLog.append(unsealed);
       deps.telemetry?.recordDecision(sealed ?? { ...unsealed, seq: 0, prevHash: '', hash: '' });
