@@ -2,7 +2,7 @@ import { createActor } from 'xstate';
 import type { KnowledgeBase } from '../../knowledge/knowledge-base.js';
 import type { Clock } from '../../knowledge/ports/clock.js';
 import type { Logger } from '../../knowledge/ports/logger.js';
-import type { MetricsReading, MetricsSource } from '../../knowledge/ports/metrics-source.js';
+import type { MetricSample, MetricsReading, MetricsSource, Signal } from '../../knowledge/ports/metrics-source.js';
 import type { TelemetrySink } from '../../knowledge/ports/telemetry-sink.js';
 import type { Symptom, SymptomSettings } from '../mape/symptoms.js';
 import { findSymptoms } from '../mape/symptoms.js';
@@ -19,6 +19,10 @@ export interface BackgroundLoopDeps {
   readonly metrics?: LoopMetrics & {
     partyOnline?(party: string, online: boolean): void;
     staleness?(signal: string, party: string, seconds: number): void;
+    /** The latest reading of each signal of each party, as read. */
+    partySignal?(party: string, signal: Signal, value: number): void;
+    /** The utility of the candidate a decision chose (strategies that score one). */
+    decisionUtility?(archetype: string, utility: number): void;
   };
   /** @default 15000 */
   readonly periodMs: number;
@@ -60,8 +64,11 @@ export class BackgroundLoop {
     });
     this.actor.subscribe({ error: (error) => this.deps.logger.error('the background loop stopped on an error', { error: String(error) }) });
     // A change of policy or of a party's status reaches running work at once, not at the next tick.
+    // Every choice passes through the knowledge base too, so its utility reaches /metrics here
+    // without the request loop feeding one more metric.
     this.unsubscribe = deps.knowledge.onChange((_, event) => {
       if (event.kind === 'marketplaceChanged' || event.kind === 'partyMarked') this.check();
+      if (event.kind === 'choiceMade' && event.utility !== undefined) deps.metrics?.decisionUtility?.(event.archetype, event.utility);
     });
   }
 
@@ -96,6 +103,7 @@ export class BackgroundLoop {
   private readDone(reading: MetricsReading): void {
     this.deps.knowledge.apply({ kind: 'metricsRead', reading });
     if (reading.samples.length > 0) this.deps.telemetry?.recordSamples(reading.samples);
+    for (const sample of newestPerSignal(reading.samples)) this.deps.metrics?.partySignal?.(sample.party, sample.signal, sample.value);
     const log = this.log(this.iteration + 1);
     for (const failure of reading.failures) log.debug('a signal could not be read', { ...failure });
   }
@@ -143,6 +151,17 @@ export class BackgroundLoop {
       }
     }
   }
+}
+
+/** One sample per party and signal, the newest: a reading may hold older observations too. */
+function newestPerSignal(samples: readonly MetricSample[]): MetricSample[] {
+  const newest = new Map<string, MetricSample>();
+  for (const sample of samples) {
+    const key = `${sample.party}\u0000${sample.signal}`;
+    const known = newest.get(key);
+    if (known === undefined || sample.at >= known.at) newest.set(key, sample);
+  }
+  return [...newest.values()];
 }
 
 function keyOf(s: Symptom): string {

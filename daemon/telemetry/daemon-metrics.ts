@@ -98,6 +98,18 @@ export class DaemonMetrics {
     labelNames: ['party'] as const,
     registers: [this.registry],
   });
+  private readonly partySignals = new Gauge({
+    name: 'dynamos_party_signal',
+    help: 'Latest reading of a party\'s signal the Monitor phase read: cpu and memory as fractions 0..1, queueDepth in messages, powerWatts in watts, up 1/0.',
+    labelNames: ['party', 'signal'] as const,
+    registers: [this.registry],
+  });
+  private readonly utilities = new Gauge({
+    name: 'dynamos_decision_utility',
+    help: 'Utility (0..1, higher is better) of the candidate the latest decision for an archetype chose; only strategies that score a utility set it.',
+    labelNames: ['archetype'] as const,
+    registers: [this.registry],
+  });
   private readonly telemetryDrops = new Counter({
     name: 'dynamos_telemetry_dropped_total',
     help: 'Telemetry points (decisions, samples) dropped because the telemetry store was down too long.',
@@ -159,6 +171,19 @@ export class DaemonMetrics {
 
   partyOnline(party: string, online: boolean): void {
     this.partiesOnline.set({ party }, online ? 1 : 0);
+  }
+
+  /**
+   * The latest reading of a party's signal. Not zero-initialised like the counters: a party's
+   * load is unknown until it is read, and a 0 would claim an idle party.
+   */
+  partySignal(party: string, signal: Signal, value: number): void {
+    if (Number.isFinite(value)) this.partySignals.set({ party, signal }, value);
+  }
+
+  /** The utility of the candidate a decision chose, by the archetype chosen. */
+  decisionUtility(archetype: string, utility: number): void {
+    if (Number.isFinite(utility)) this.utilities.set({ archetype }, utility);
   }
 
   /** Adds `points` newly dropped telemetry points (a delta, not the sink's running total). */

@@ -6,12 +6,15 @@ import type { FakeMetricsWorld } from '../../../adapters/fake/fake-metrics-sourc
 import { BackgroundLoop } from '../../../daemon/loop/background-loop.js';
 import { RequestLoop } from '../../../daemon/loop/request-loop.js';
 import { dynamosStrategy } from '../../../daemon/mape/strategies/dynamos-strategy.js';
+import { createUtilityStrategy } from '../../../daemon/mape/strategies/utility-strategy.js';
+import { DaemonMetrics } from '../../../daemon/telemetry/daemon-metrics.js';
 import { KnowledgeBase } from '../../../knowledge/knowledge-base.js';
 import { knowledgeOf } from '../../../knowledge/knowledge-snapshot.js';
 import type { MetricsSource } from '../../../knowledge/ports/metrics-source.js';
 import type { Logger } from '../../../knowledge/ports/logger.js';
 import { silentLogger } from '../../../knowledge/ports/logger.js';
 import { dataRequest, exampleConfig, marketplaceFrom } from '../../support/fixtures.js';
+import { find, parseExposition } from '../telemetry/exposition.js';
 
 const T0 = 1_800_000_000_000;
 const periodMs = 15_000;
@@ -152,5 +155,51 @@ describe('background loop (xstate, simulated clock)', () => {
     assert.deepEqual(reads, [0, periodMs], 'the loop still ticks');
     runner.completeDeployment(id);
     await handled;
+  });
+
+  describe('feeding /metrics', () => {
+    let metrics: DaemonMetrics;
+    const exposed = async (name: string, labels: Record<string, string>) => find(parseExposition(await metrics.text()), name, labels)?.value;
+
+    beforeEach(() => {
+      loop.stop();
+      metrics = new DaemonMetrics({ defaultMetrics: false });
+    });
+
+    it('exports the latest reading of each signal of each party', async () => {
+      loop = new BackgroundLoop({ knowledge, source: new FakeMetricsSource(world, { clock }), requests, clock, logger: silentLogger, metrics, periodMs, maxBackoffMs: 120_000, symptoms: { loadThreshold: 0.8 } });
+      world.set('SURF', 'cpu', 0.9);
+      world.set('UVA', 'queueDepth', 4);
+      loop.start();
+      await settle();
+      world.set('SURF', 'cpu', 0.35);
+      await advance(periodMs);
+      assert.deepEqual([await exposed('dynamos_party_signal', { party: 'SURF', signal: 'cpu' }), await exposed('dynamos_party_signal', { party: 'UVA', signal: 'queueDepth' })], [0.35, 4]);
+      assert.equal(await exposed('dynamos_party_signal', { party: 'VU', signal: 'cpu' }), undefined, 'a signal never read is absent, not 0');
+    });
+
+    it('exports the utility of the candidate a utility decision chose, by archetype', async () => {
+      const utilityRequests = new RequestLoop({ knowledge, strategy: () => createUtilityStrategy({}), runner, clock, logger: silentLogger, deadlineMs: 600_000, energyOf: () => 0 });
+      loop = new BackgroundLoop({ knowledge, source: new FakeMetricsSource(world, { clock }), requests: utilityRequests, clock, logger: silentLogger, metrics, periodMs, maxBackoffMs: 120_000, symptoms: { loadThreshold: 0.8 } });
+      // The utility strategy scores only with fresh load; blind, it falls back to dynamos's rules.
+      for (const party of ['UVA', 'SURF']) world.set(party, 'cpu', 0.2).set(party, 'memory', 0.3);
+      loop.start();
+      await settle();
+      const handled = utilityRequests.handle(dataRequest({ providers: ['UVA'] }));
+      runner.completeDeployment(await runner.nextDeployment());
+      const outcome = await handled;
+      const chosen = outcome.plan?.kind === 'deploy' ? outcome.plan.explanation.choice : undefined;
+      assert.ok(chosen?.utility !== undefined, 'the utility strategy scores its choice');
+      assert.equal(await exposed('dynamos_decision_utility', { archetype: chosen.archetype }), chosen.utility);
+    });
+
+    it('exports no utility for a strategy that scores none', async () => {
+      loop = new BackgroundLoop({ knowledge, source: undefined, requests, clock, logger: silentLogger, metrics, periodMs, maxBackoffMs: 120_000, symptoms: { loadThreshold: 0.8 } });
+      loop.start();
+      const handled = requests.handle(dataRequest({ providers: ['UVA'] }));
+      runner.completeDeployment(await runner.nextDeployment());
+      assert.equal((await handled).kind, 'completed');
+      assert.equal(find(parseExposition(await metrics.text()), 'dynamos_decision_utility'), undefined);
+    });
   });
 });

@@ -33,6 +33,9 @@ function busyMetrics(): DaemonMetrics {
   metrics.iteration('request');
   metrics.partyOnline('SURF', false);
   metrics.telemetryDropped(3);
+  metrics.partySignal('SURF', 'cpu', 0.85);
+  metrics.partySignal('SURF', 'queueDepth', 12);
+  metrics.decisionUtility('dataThroughTtp', 0.62);
   return metrics;
 }
 
@@ -57,6 +60,9 @@ describe('DaemonMetrics: the daemon\'s /metrics (DESIGN §8)', () => {
     ['dynamos_loop_iterations_total', 'counter', 'dynamos_loop_iterations_total', { loop: 'request' }, 1],
     ['dynamos_party_online', 'gauge', 'dynamos_party_online', { party: 'SURF' }, 0],
     ['dynamos_telemetry_dropped_total', 'counter', 'dynamos_telemetry_dropped_total', {}, 3],
+    ['dynamos_party_signal', 'gauge', 'dynamos_party_signal', { party: 'SURF', signal: 'cpu' }, 0.85],
+    ['dynamos_party_signal', 'gauge', 'dynamos_party_signal', { party: 'SURF', signal: 'queueDepth' }, 12],
+    ['dynamos_decision_utility', 'gauge', 'dynamos_decision_utility', { archetype: 'dataThroughTtp' }, 0.62],
     ['dynamos_process_cpu_user_seconds_total', 'counter', 'dynamos_process_cpu_user_seconds_total', {}, Number.NaN],
   ];
   for (const [family, type, name, labels, value] of expected) {
@@ -88,6 +94,12 @@ describe('DaemonMetrics: the daemon\'s /metrics (DESIGN §8)', () => {
     ]);
   });
 
+  it('shows no party load before a party was read: an unread party is not an idle one', async () => {
+    const fresh = parseExposition(await new DaemonMetrics({ defaultMetrics: false }).text());
+    assert.equal(fresh.types.get('dynamos_party_signal'), 'gauge');
+    assert.equal(find(fresh, 'dynamos_party_signal'), undefined);
+  });
+
   it('keeps each instance\'s series apart (no shared default registry)', async () => {
     const fresh = parseExposition(await new DaemonMetrics().text());
     assert.equal(find(fresh, 'dynamos_requests_total'), undefined);
@@ -99,11 +111,15 @@ describe('DaemonMetrics: the daemon\'s /metrics (DESIGN §8)', () => {
     metrics.telemetryDropped(-2);
     metrics.phase('monitor', Number.NaN);
     metrics.jobFinished(report({ durationMs: -1, bytesOut: Number.NaN }), -5);
+    metrics.partySignal('VU', 'cpu', Number.NaN);
+    metrics.decisionUtility('computeToData', Number.POSITIVE_INFINITY);
     const after = parseExposition(await metrics.text());
     assert.equal(find(after, 'dynamos_telemetry_dropped_total')?.value, 0);
     assert.equal(find(after, 'dynamos_loop_phase_duration_seconds_count', { phase: 'monitor' })?.value, 0);
     assert.equal(find(after, 'dynamos_jobs_total', { party: 'UVA', status: 'succeeded' })?.value, 1);
     assert.equal(find(after, 'dynamos_energy_joules_total', { party: 'UVA' }), undefined);
+    assert.equal(find(after, 'dynamos_party_signal', { party: 'VU' }), undefined);
+    assert.equal(find(after, 'dynamos_decision_utility'), undefined);
   });
 
   it('serves the Prometheus text format', () => {
