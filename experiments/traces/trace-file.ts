@@ -1,4 +1,5 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { linesOf } from '../../knowledge/audit/decision-log.js';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { Problem } from '../../knowledge/problems.js';
@@ -9,12 +10,17 @@ import { traceEventSchema, traceHeaderSchema, traceVersion } from './trace-forma
 /** A trace being read: its header, and its events streamed in order (memory stays flat). */
 export interface TraceReader {
   readonly header: TraceHeader;
+  /**
+   * How long the trace lasts: the header's `durationMs`, or, for a recorded trace file that has
+   * none, the time of its last event. Absent only for a stream of lines without one.
+   */
+  readonly durationMs?: number;
   events(): AsyncGenerator<TraceEvent>;
 }
 
 /**
  * Reads a trace from its lines. The header is read at once; events are checked as they stream:
- * each must parse, and times must not go backwards or past `durationMs`.
+ * each must parse, and times must not go backwards or past `durationMs` (when the header gives it).
  * @throws DynamosError CONFIG_INVALID naming the line and field path of the first bad line
  */
 export async function readTraceLines(lines: AsyncIterable<string> | Iterable<string>, source = 'trace'): Promise<TraceReader> {
@@ -37,23 +43,63 @@ export async function readTraceLines(lines: AsyncIterable<string> | Iterable<str
       if (next.value.trim() === '') continue;
       const event = checked(traceEventSchema.safeParse(parseLine(next.value, line, source)), line, source);
       if (event.at < last) throw invalid(source, [{ path: `line ${line}: at`, message: `time goes backwards: ${event.at} after ${last}` }]);
-      if (event.at > parsedHeader.durationMs) throw invalid(source, [{ path: `line ${line}: at`, message: `${event.at} is past the trace's durationMs ${parsedHeader.durationMs}` }]);
+      if (parsedHeader.durationMs !== undefined && event.at > parsedHeader.durationMs) throw invalid(source, [{ path: `line ${line}: at`, message: `${event.at} is past the trace's durationMs ${parsedHeader.durationMs}` }]);
       last = event.at;
       yield event;
     }
   }
-  return { header: parsedHeader, events };
+  return { header: parsedHeader, ...(parsedHeader.durationMs === undefined ? {} : { durationMs: parsedHeader.durationMs }), events };
 }
 
-/** Opens a trace file for streaming. @throws DynamosError CONFIG_INVALID as {@link readTraceLines} */
-export function readTraceFile(file: string): Promise<TraceReader> {
-  return readTraceLines(linesOf(file), file);
+/**
+ * Opens a trace file for streaming. A header without `durationMs` (a recording) gets the time of
+ * the file's last event as the trace's `durationMs`, read from the end of the file.
+ * @throws DynamosError CONFIG_INVALID as {@link readTraceLines}
+ */
+export async function readTraceFile(file: string): Promise<TraceReader> {
+  const reader = await readTraceLines(linesOf(file), file);
+  return reader.durationMs !== undefined ? reader : { ...reader, durationMs: (await lastEventAt(file)) ?? 0 };
+}
+
+/**
+ * The `at` of the last event of a trace file, found by reading back from its end a chunk at a
+ * time, so a long trace is not read twice. Undefined when the file has no event (or the last line
+ * is not one: the streaming reader then names that line).
+ */
+async function lastEventAt(file: string): Promise<number | undefined> {
+  const handle = await open(file, 'r');
+  try {
+    let end = (await handle.stat()).size;
+    let tail = Buffer.alloc(0);
+    while (end > 0) {
+      const start = Math.max(0, end - 64 * 1024);
+      const chunk = Buffer.alloc(end - start);
+      await handle.read(chunk, 0, chunk.length, start);
+      tail = Buffer.concat([chunk, tail]); // joined as bytes: a character may straddle two chunks
+      end = start;
+      const lines = tail.toString('utf8').split('\n');
+      // The first piece may be the end of a longer line until the file's start is reached.
+      for (let i = lines.length - 1; i >= (end === 0 ? 0 : 1); i--) {
+        const line = (lines[i] as string).trim();
+        if (line === '') continue;
+        try {
+          const at = (JSON.parse(line) as { at?: unknown } | null)?.at;
+          return typeof at === 'number' ? at : undefined;
+        } catch {
+          return undefined;
+        }
+      }
+    }
+    return undefined;
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
  * Writes a trace: the header, then each event as it comes, each checked against the format and
  * written synchronously, so a trace that ends early (the daemon stopped) is still valid up to
- * its last line. The header's `durationMs` is a promise of the caller's.
+ * its last line. The header's `durationMs`, when given, is a promise of the caller's.
  */
 export class TraceWriter {
   private last = 0;
@@ -71,7 +117,12 @@ export class TraceWriter {
     const parsed = traceHeaderSchema.safeParse(header);
     if (!parsed.success) throw invalid(file, problemsFromZod(parsed.error).map((p) => ({ path: `header: ${p.path}`, message: p.message })));
     const writer = new TraceWriter(file, openSync(file, 'w'));
-    writer.line(parsed.data);
+    try {
+      writer.line(parsed.data);
+    } catch (error) {
+      writer.close(); // the caller cleans up the file; the descriptor is ours to give back
+      throw error;
+    }
     return writer;
   }
 

@@ -24,10 +24,17 @@ export const traceHeaderSchema = z.strictObject({
   scenario: z.strictObject({ name, seed: z.number().int(), parameters: z.record(z.string(), z.unknown()) }).optional(),
   /** Wall-clock start of a recorded trace (ms since the epoch); informative only. */
   recordedAt: z.number().int().optional(),
-  durationMs: ms,
+  /**
+   * The length of the trace. A recorded trace may leave it out: a recording is written as it
+   * happens, so its length is not known when the header is, and it then lasts until its last event
+   * (docs/designs/005-trace-recording.md). A generated trace must give it.
+   */
+  durationMs: ms.optional(),
   marketplace: marketplaceSchema,
   /** Bytes per `steward/dataset`: the data size requests are planned with. */
   dataBytes: z.record(z.string(), z.number().nonnegative()).default({}),
+}).superRefine((header, ctx) => {
+  if (header.source === 'generated' && header.durationMs === undefined) ctx.addIssue({ code: 'custom', path: ['durationMs'], message: 'a generated trace gives its length' });
 });
 
 const requestEvent = z.strictObject({

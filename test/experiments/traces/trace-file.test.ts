@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TraceEventInput, TraceHeaderInput } from '../../../experiments/traces/trace-format.js';
@@ -74,6 +74,7 @@ describe('trace files (format version 1)', () => {
     ['time going backwards', lines(JSON.stringify({ ...events[0], at: 5 }), JSON.stringify({ ...events[0], at: 4 })), /line 3: at: time goes backwards: 4 after 5/],
     ['an event past the duration', lines(JSON.stringify({ ...events[0], at: 60_001 })), /line 2: at: 60001 is past the trace's durationMs 60000/],
     ['a CPU over 1', lines(JSON.stringify({ ...events[0], cpu: 1.5 })), /line 2: cpu/],
+    ['a generated trace without its length', [JSON.stringify({ ...header(), durationMs: undefined })], /line 1: durationMs: a generated trace gives its length/],
   ];
   for (const [what, text, message] of refused) {
     it(`refuses ${what} with a precise message`, async () => {
@@ -88,5 +89,24 @@ describe('trace files (format version 1)', () => {
     assert.throws(() => writer.write({ ...(events[0] as TraceEventInput), at: 10 }), /time goes backwards/);
     writer.close();
     assert.equal((await collect(await readTraceFile(file))).length, 1);
+  });
+
+  it('gives a recorded trace without durationMs the time of its last event, read from the end of the file', async () => {
+    const file = path.join(dir, 'recorded.jsonl');
+    const { scenario: _scenario, durationMs: _durationMs, ...rest } = header();
+    const writer = TraceWriter.create(file, { ...rest, source: 'recorded', recordedAt: 1_700_000_000_000 });
+    // Over 64 KiB of lines, with names of several bytes per character, so the end is read in more than one chunk.
+    for (let at = 0; at < 3_000; at++) writer.write({ kind: 'metrics', at, party: 'Université-Ω', cpu: 0.5 });
+    writer.close();
+    appendFileSync(file, '\n\n'); // blank lines are not events
+    const reader = await readTraceFile(file);
+    assert.equal(reader.header.durationMs, undefined);
+    assert.equal(reader.durationMs, 2_999);
+    assert.equal((await collect(reader)).length, 3_000, 'every event is still streamed, none is past the length');
+  });
+
+  it('gives a trace with durationMs in its header that length', async () => {
+    const reader = await readTraceLines(lines());
+    assert.equal(reader.durationMs, 60_000);
   });
 });
