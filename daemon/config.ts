@@ -76,6 +76,8 @@ export const daemonConfigSchema = z.strictObject({
   influx: influxConfigSchema.optional(),
   /** The hash-chained decision log (JSON Lines). */
   decisionLogFile: z.string().default(path.join('data', 'decisions.jsonl')),
+  /** Record the run as an experiment trace (JSON Lines, docs/traces.md) to this file; off when absent. */
+  recordFile: z.string().min(1).optional(),
   /** Enables changing agreements and party status over the API; also read from DYNAMOS_ADMIN_TOKEN. */
   adminToken: z.string().min(16, 'use at least 16 characters').optional(),
   /** Reload the marketplace config when its file changes. */

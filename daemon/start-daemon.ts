@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { createDuckDBQueryInspector } from '../adapters/duckdb/index.js';
 import { createInfluxTelemetrySink } from '../adapters/influx/index.js';
 import { createLocalJobRunner } from '../adapters/local/index.js';
@@ -5,6 +6,7 @@ import type { LocalJobRunner } from '../adapters/local/index.js';
 import { LocalMetricsSource } from '../adapters/local/local-metrics-source.js';
 import { createPrometheusMetricsSource } from '../adapters/prometheus/index.js';
 import { createRabbitMqRequestQueue } from '../adapters/rabbitmq/index.js';
+import { checkRecordTarget, TraceRecorder } from '../experiments/traces/trace-recorder.js';
 import { FileDecisionLog } from '../knowledge/audit/decision-log.js';
 import { defaultEnergyModel, estimateJobJoules } from '../knowledge/energy-model.js';
 import { KnowledgeBase } from '../knowledge/knowledge-base.js';
@@ -12,6 +14,7 @@ import { defaultKnowledgeSettings, knowledgeOf } from '../knowledge/knowledge-sn
 import type { Marketplace } from '../knowledge/marketplace/load-marketplace.js';
 import type { Clock } from '../knowledge/ports/clock.js';
 import { systemClock } from '../knowledge/ports/clock.js';
+import type { JobReport } from '../knowledge/ports/job-runner.js';
 import type { Logger } from '../knowledge/ports/logger.js';
 import type { MetricsSource } from '../knowledge/ports/metrics-source.js';
 import type { RequestQueue } from '../knowledge/ports/request-queue.js';
@@ -37,6 +40,8 @@ export interface RunningDaemon {
   readonly background: BackgroundLoop;
   readonly metrics: DaemonMetrics;
   readonly decisionLog: FileDecisionLog;
+  /** The run's trace being recorded (`recordFile`), until the daemon closes. */
+  readonly recorder: TraceRecorder | undefined;
   /** The marketplace in force now. */
   marketplace(): Marketplace;
   /** Stops intake, ends every job, closes every adapter; idempotent. */
@@ -48,10 +53,13 @@ export interface RunningDaemon {
  * background loops, local single-use jobs, the HTTP API and, when configured, RabbitMQ intake,
  * Prometheus monitoring and InfluxDB telemetry.
  *
- * @throws DynamosError CONFIG_INVALID when the marketplace is invalid or a table file is missing.
+ * @throws DynamosError CONFIG_INVALID when the marketplace is invalid, a table file is missing, or
+ *   the trace to record (`recordFile`) cannot be written.
  */
 export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?: Logger; clock?: Clock } = {}): Promise<RunningDaemon> {
   const config = daemonConfigSchema.parse({ ...input, adminToken: input.adminToken ?? process.env['DYNAMOS_ADMIN_TOKEN'] });
+  // A trace that cannot be written is found before any work starts (or data is generated).
+  if (config.recordFile !== undefined) checkRecordTarget(config.recordFile);
   const logger = deps.logger ?? createLogger(config.logLevel);
   const clock = deps.clock ?? systemClock;
   const marketplace = await loadDaemonMarketplace(config, logger);
@@ -60,17 +68,22 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
   const refreshSizes = async () => knowledge.apply({ kind: 'dataSizesKnown', bytes: await datasetSizes(knowledge.current().marketplace) });
   await refreshSizes();
 
+  const energy = config.energy ?? defaultEnergyModel;
+  const energyOf = (report: JobReport) => estimateJobJoules(report.cpuSeconds, energy);
   const closers: (() => Promise<void> | void)[] = [];
+  let recorder: TraceRecorder | undefined;
   const closeAll = async () => {
     for (const close of closers.reverse()) await Promise.resolve(close()).catch((error: unknown) => logger.error('closing failed', { error: String(error) }));
   };
   try {
+    // First in, so closed last: it hears the outcomes of the requests the shutdown ends.
+    recorder = config.recordFile === undefined ? undefined : TraceRecorder.start(config.recordFile, knowledge, { clock, logger, energyOf });
+    closers.push(() => recorder?.close());
     const inspector = await createDuckDBQueryInspector();
     closers.push(() => inspector.close());
     const runner = createLocalJobRunner(config.runner, { logger, clock });
     closers.push(() => runner.close());
     const metrics = new DaemonMetrics();
-    const energy = config.energy ?? defaultEnergyModel;
     const source = metricsSource(config, runner, { logger, clock, energy });
     if (source !== undefined) closers.push(() => source.close());
     const decisionLog = await FileDecisionLog.open(config.decisionLogFile);
@@ -86,10 +99,11 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
       clock,
       logger,
       deadlineMs: config.jobDeadlineMs,
-      energyOf: (report) => estimateJobJoules(report.cpuSeconds, energy),
+      energyOf,
       decisionLog,
       metrics,
       ...(telemetry === undefined ? {} : { telemetry }),
+      ...(recorder === undefined ? {} : { observer: recorder }),
     });
     const background = new BackgroundLoop({
       knowledge,
@@ -136,11 +150,14 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
       background,
       metrics,
       decisionLog,
+      recorder,
       marketplace: () => knowledge.current().marketplace,
       close: () => (closing ??= closeAll()),
     };
   } catch (error) {
     await closeAll();
+    // The daemon never served: a trace of it would be a header with nothing after it.
+    if (recorder !== undefined) rmSync(recorder.file, { force: true });
     throw error;
   }
 }

@@ -24,6 +24,7 @@ interface ServeOptions {
   amqpUrl?: string;
   influxUrl?: string;
   decisionLog?: string;
+  record?: string;
   logLevel?: DaemonConfigInput['logLevel'];
 }
 
@@ -41,6 +42,7 @@ export function mergeServeOptions(file: DaemonConfigInput, o: ServeOptions): Dae
     ...set('jobDeadlineMs', o.deadlineMs),
     ...set('logLevel', o.logLevel),
     ...set('decisionLogFile', o.decisionLog),
+    ...set('recordFile', o.record),
     ...set('metrics', metrics),
     ...(o.strategy === undefined ? {} : { strategy: { name: o.strategy } }),
     ...(o.warm === undefined ? {} : { runner: { ...file.runner, warmProcesses: o.warm } }),
@@ -67,6 +69,7 @@ export function registerServe(program: Command): void {
     .option('--amqp-url <url>', 'also take requests from RabbitMQ at this URL')
     .option('--influx-url <url>', 'write decisions and samples to this InfluxDB 1.x')
     .option('--decision-log <file>', 'the hash-chained decision log (default data/decisions.jsonl)')
+    .option('--record <file>', 'record the run as an experiment trace (JSON Lines) for `dynamos replay` (docs/traces.md)')
     .option('--log-level <level>', 'debug, info, warn, error or silent (default info)')
     .action(async (opts: ServeOptions) => {
       const file = opts.settings === undefined ? { ok: true as const, settings: {} } : await loadSettingsFile(opts.settings);
@@ -94,6 +97,7 @@ export function registerServe(program: Command): void {
         throw error;
       }
       processOutput.out(`DYNAMOS is serving the ${daemon.marketplace().name} marketplace at ${daemon.url} (strategy ${daemon.config.strategy.name})`);
+      if (daemon.recorder !== undefined) processOutput.out(`recording the run to ${daemon.recorder.file}; stop with Ctrl-C (SIGINT) or SIGTERM to close it`);
       processOutput.out(`send the original request: npm run dynamos -- request experiments/requests/wage-gap.json --url ${daemon.url}`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();

@@ -44,6 +44,17 @@ export interface RequestLoopDeps {
   readonly decisionLog?: { append(record: UnsealedRecord): Promise<DecisionRecord> };
   readonly telemetry?: TelemetrySink;
   readonly metrics?: LoopMetrics;
+  /** Hears each request arrive and end, e.g. to record a trace (`serve --record`). */
+  readonly observer?: RequestObserver;
+}
+
+/**
+ * Called synchronously on the request path, so it must be quick and must not throw: it sees the
+ * request before it is decided and the outcome before the decision log is written.
+ */
+export interface RequestObserver {
+  received(request: DataRequest, at: number): void;
+  finished(outcome: RequestOutcome, k: KnowledgeSnapshot, at: number): void;
 }
 
 /**
@@ -59,6 +70,7 @@ export class RequestLoop {
   async handle(request: DataRequest, signal?: AbortSignal): Promise<RequestOutcome> {
     const { deps } = this;
     const log = deps.logger.child({ requestId: request.id });
+    deps.observer?.received(request, deps.clock.now());
     const actor = createActor(requestMachine, {
       input: {
         request,
@@ -120,6 +132,7 @@ export class RequestLoop {
     const { deps } = this;
     const at = deps.clock.now();
     try {
+      deps.observer?.finished(outcome, k, at);
       const summary = outcomeSummary(outcome, deps.energyOf);
       const archetype = outcome.plan?.kind === 'deploy' ? outcome.plan.archetype : 'none';
       deps.metrics?.requestFinished(archetype, summary.kind);
