@@ -26,6 +26,11 @@ describe('Grafana dashboards and provisioning (files)', () => {
     for (const d of dashboards) assert.ok(d.json.schemaVersion >= 36 && d.json.schemaVersion <= 41, `${d.file}: schemaVersion ${d.json.schemaVersion}`);
   });
 
+  it('reads the daemon dashboards from Prometheus and the experiments dashboard from InfluxDB', () => {
+    const sources = (file: string) => [...new Set(panelQueries(dashboards.filter((d) => d.file === file)).map((q) => q.datasourceUid))];
+    assert.deepEqual([sources('control-loop.json'), sources('parties.json'), sources('experiments.json')], [[prometheusUid], [prometheusUid], [influxUid]]);
+  });
+
   it('gives every panel of a dashboard its own id', () => {
     for (const d of dashboards) {
       const ids = panelsOf(d).map((p) => p.id);

@@ -57,10 +57,6 @@ describe('Grafana InfluxQL panels against a real InfluxDB holding a replay', fun
     return body.results?.[0]?.series ?? [];
   }
 
-  it('has InfluxQL panels to check', () => {
-    assert.ok(panels.length >= 10, `the experiments dashboard has its panels (${panels.length})`);
-  });
-
   it('returns rows for every panel query, for every strategy side by side', async () => {
     const problems: string[] = [];
     for (const q of panels) {
