@@ -46,25 +46,33 @@ export function analyze(k: KnowledgeSnapshot, req: DataRequest): Analysis {
   const stewards = authorised.map((g) => g.steward);
 
   const archetypes = Object.entries(m.archetypes).map(([name, archetype]): ArchetypeOption => {
-    const base = { archetype: name, weight: archetype.weight, computeAt: archetype.computeProvider, leavesOut: requestedButLeftOut(m, req, name) };
-    const infeasible = (reason: string, ttps: readonly string[] = []) => ({ ...base, feasible: false, reason, ttps });
-    if (authorised.length === 0) return infeasible('no provider is authorised');
+    // Plain literals, not spreads: this runs for every archetype of every request.
+    const option = (feasible: boolean, reason: string, ttps: readonly string[] = []): ArchetypeOption => ({
+      archetype: name,
+      weight: archetype.weight,
+      computeAt: archetype.computeProvider,
+      feasible,
+      reason,
+      ttps,
+      leavesOut: requestedButLeftOut(m, req, name),
+    });
+    if (authorised.length === 0) return option(false, 'no provider is authorised');
     const refusing = authorised.filter((g) => !g.archetypes.includes(name)).map((g) => g.steward);
-    if (refusing.length > 0) return infeasible(`not allowed by ${refusing.join(', ')}`);
+    if (refusing.length > 0) return option(false, `not allowed by ${refusing.join(', ')}`);
     const allowed =
       archetype.computeProvider === 'other'
         ? Object.keys(m.computeProviders).filter((c) => authorised.every((g) => g.computeProviders.includes(c)))
         : [];
     const ttps = allowed.filter((c) => isOnline(k, c));
     if (archetype.computeProvider === 'other' && allowed.length === 0) {
-      return infeasible(`no trusted third party is allowed by all of ${stewards.join(', ')}`);
+      return option(false, `no trusted third party is allowed by all of ${stewards.join(', ')}`);
     }
     if (archetype.computeProvider === 'other' && ttps.length === 0) {
-      return infeasible(`every trusted third party allowed by all of ${stewards.join(', ')} is offline (${allowed.join(', ')})`);
+      return option(false, `every trusted third party allowed by all of ${stewards.join(', ')} is offline (${allowed.join(', ')})`);
     }
     const chains = buildChains(m, req, name, stewards, ttps[0]);
-    if (!chains.ok) return infeasible(chains.reason, ttps);
-    return { ...base, feasible: true, reason: `allowed by ${stewards.join(', ')}`, ttps };
+    if (!chains.ok) return option(false, chains.reason, ttps);
+    return option(true, `allowed by ${stewards.join(', ')}`, ttps);
   });
 
   return { request: req, policyRevision: m.revision, authorised, denied, archetypes };

@@ -33,6 +33,30 @@ export function buildChains(
   stewards: readonly string[],
   ttp?: string,
 ): ChainResult {
+  // A pure function of the policy and what the request asks: requests repeat, so each answer is
+  // kept per marketplace revision (its object), bounded, and a policy change starts afresh.
+  let memo = chainMemo.get(m);
+  if (memo === undefined) chainMemo.set(m, (memo = new Map()));
+  const on = Object.keys(req.options).filter((o) => req.options[o] === true);
+  const key = [archetypeName, ttp ?? '', req.type, ...on, '', ...stewards].join('\u0000');
+  const known = memo.get(key);
+  if (known !== undefined) return known;
+  const result = computeChains(m, req, archetypeName, stewards, ttp);
+  if (memo.size >= chainMemoSize) memo.clear();
+  memo.set(key, result);
+  return result;
+}
+
+const chainMemo = new WeakMap<Marketplace, Map<string, ChainResult>>();
+const chainMemoSize = 4096;
+
+function computeChains(
+  m: Marketplace,
+  req: DataRequest,
+  archetypeName: string,
+  stewards: readonly string[],
+  ttp?: string,
+): ChainResult {
   const archetype = m.archetypes[archetypeName];
   if (archetype === undefined) return { ok: false, reason: `archetype "${archetypeName}" is not defined` };
   const selections = new Map<string, Selection>();

@@ -80,23 +80,19 @@ function jobsFor(m: Marketplace, a: Analysis, chains: readonly PartyChain[], ttp
   const stewards = chains.filter((c) => c.partyKind === 'dataSteward').map((c) => c.party);
   const request = { type: req.type, query: req.query, algorithm: req.algorithm, options: req.options, requester: req.requester };
   const minimised = ttpChain === undefined ? undefined : columnsTheTtpNeeds(ttpChain.services, req.algorithm);
+  // Plain literals, not spreads: this runs for every job of every request (and of every replayed one).
   return chains.map((chain): JobSpec => {
-    const common = { name: jobName(req.id, chain.party), requestId: req.id, party: chain.party, services: chain.services, request };
+    const name = jobName(req.id, chain.party);
     if (chain.partyKind === 'computeProvider') {
       const streams = chain.services.includes('sql-aggregate') ? 1 : stewards.length;
       // Should a config have sql-anonymize run at the TTP, it must know every steward's sensitive columns.
       const sensitiveColumns = [...new Set(a.authorised.flatMap((g) => stewardData(m, g).sensitiveColumns))];
-      return { ...common, partyKind: 'computeProvider', tables: [], sensitiveColumns, inputs: stewards, output: { to: 'requester', streams } };
+      return { name, requestId: req.id, party: chain.party, services: chain.services, request, partyKind: 'computeProvider', tables: [], sensitiveColumns, inputs: stewards, output: { to: 'requester', streams } };
     }
-    const grant = a.authorised.find((g) => g.steward === chain.party) as ProviderGrant;
-    return {
-      ...common,
-      partyKind: 'dataSteward',
-      ...stewardData(m, grant),
-      inputs: [],
-      output: ttp === undefined ? { to: 'requester', streams: 1 } : { to: 'party', party: ttp },
-      ...(minimised === undefined ? {} : { outputColumns: minimised }),
-    };
+    const data = stewardData(m, a.authorised.find((g) => g.steward === chain.party) as ProviderGrant);
+    const output = ttp === undefined ? ({ to: 'requester', streams: 1 } as const) : ({ to: 'party', party: ttp } as const);
+    const spec = { name, requestId: req.id, party: chain.party, services: chain.services, request, partyKind: 'dataSteward', tables: data.tables, sensitiveColumns: data.sensitiveColumns, inputs: [], output } as const;
+    return minimised === undefined ? spec : { ...spec, outputColumns: minimised };
   });
 }
 
@@ -110,7 +106,24 @@ function columnsTheTtpNeeds(services: readonly string[], algorithm: AlgorithmNam
   return algorithms[algorithm].requiredColumns;
 }
 
-function stewardData(m: Marketplace, grant: ProviderGrant): { tables: TableSource[]; sensitiveColumns: string[] } {
+type StewardData = { readonly tables: readonly TableSource[]; readonly sensitiveColumns: readonly string[] };
+
+/** Kept per marketplace revision (its object) and steward's datasets: requests repeat. */
+const stewardDataMemo = new WeakMap<Marketplace, Map<string, StewardData>>();
+
+function stewardData(m: Marketplace, grant: ProviderGrant): StewardData {
+  let memo = stewardDataMemo.get(m);
+  if (memo === undefined) stewardDataMemo.set(m, (memo = new Map()));
+  const key = [grant.steward, ...grant.datasets].join('\u0000');
+  let data = memo.get(key);
+  if (data === undefined) {
+    if (memo.size >= 4096) memo.clear();
+    memo.set(key, (data = readStewardData(m, grant)));
+  }
+  return data;
+}
+
+function readStewardData(m: Marketplace, grant: ProviderGrant): StewardData {
   const steward = m.dataStewards[grant.steward];
   const tables: TableSource[] = [];
   const sensitive = new Set<string>();

@@ -120,7 +120,8 @@ export function evaluateCandidates(
     ];
     const [l, e, h, p] = objectives.map((o) => o.score) as [number, number, number, number];
     const utility = weights.latency * l + weights.energy * e + weights.loadHeadroom * h + weights.policyPreference * p;
-    return { ...pair, archetype: pair.option.archetype, parties, excluded, peak, tier: peak.value < T ? 0 : 1, leavesOut: pair.option.leavesOut, objectives, utility };
+    const { option, ttp, order } = pair; // named, not spread: this runs for every candidate of every request
+    return { option, ttp, order, archetype: option.archetype, parties, excluded, peak, tier: peak.value < T ? 0 : 1, leavesOut: option.leavesOut, objectives, utility };
   });
 }
 
