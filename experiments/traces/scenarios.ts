@@ -17,9 +17,24 @@ export interface ScenarioParameters {
   readonly windowEnd: number;
   /** Size of each steward dataset. @default 25 (250,000 people) */
   readonly datasetMB: number;
+  /** Share of requests asking for aggregation (when the request type offers it). @default 0.5 */
+  readonly aggregateShare: number;
+  /** Share of the window an overload takes to build up, and again to ease off. @default 0.25 */
+  readonly rampShare: number;
+  /** Base CPU of the first TTP, a facility shared with other work; the others idle at 25 %. @default 0.5 */
+  readonly firstTtpCpu: number;
 }
 
-export const defaultScenarioParameters: ScenarioParameters = { ratePerSecond: 1, sampleEveryMs: 5_000, windowStart: 0.3, windowEnd: 0.6, datasetMB: 25 };
+export const defaultScenarioParameters: ScenarioParameters = {
+  ratePerSecond: 1,
+  sampleEveryMs: 5_000,
+  windowStart: 0.3,
+  windowEnd: 0.6,
+  datasetMB: 25,
+  aggregateShare: 0.5,
+  rampShare: 0.25,
+  firstTtpCpu: 0.5,
+};
 
 const calm = { steward: { cpu: 0.3, memory: 0.4 }, ttp: { cpu: 0.25, memory: 0.35 } };
 const noise = 0.05;
@@ -53,7 +68,8 @@ interface Cast {
   readonly requestType: string;
   readonly providers: readonly string[];
   readonly tables: readonly string[];
-  readonly options: Readonly<Record<string, boolean>>;
+  /** The request type offers the `aggregate` option. */
+  readonly aggregates: boolean;
   readonly stewards: readonly string[];
   readonly ttps: readonly string[];
 }
@@ -69,7 +85,7 @@ function castOf(m: MarketplaceInput): Cast {
   const dataset = relation?.datasets[0] as string;
   const tables = Object.keys(m.dataStewards[providers[0] as string]?.datasets?.[dataset]?.tables ?? {});
   const flags = Object.values(m.requestTypes[requestType]?.optionalServices ?? {});
-  return { requester, requestType, providers, tables, options: flags.includes('aggregate') ? { aggregate: true } : {}, stewards, ttps: Object.keys(m.computeProviders ?? {}) };
+  return { requester, requestType, providers, tables, aggregates: flags.includes('aggregate'), stewards, ttps: Object.keys(m.computeProviders ?? {}) };
 }
 
 function* events(scenario: ScenarioName, cast: Cast, p: ScenarioParameters, seed: number, durationMs: number): Generator<TraceEventInput> {
@@ -78,16 +94,20 @@ function* events(scenario: ScenarioName, cast: Cast, p: ScenarioParameters, seed
   const jitter = () => (random() * 2 - 1) * noise;
   const [from, to] = [Math.round(durationMs * p.windowStart), Math.round(durationMs * p.windowEnd)];
   const inWindow = (t: number) => t >= from && t < to;
+  const ramp = Math.max(1, (to - from) * p.rampShare);
+  /** 0 outside the window, rising to 1 and falling back to 0 at its edges. */
+  const level = (t: number) => (inWindow(t) ? Math.min(1, (t - from) / ramp, (to - t) / ramp) : 0);
+  const towards = (base: number, peak: number, t: number) => base + (peak - base) * level(t);
   const target = { steward: cast.providers[0] as string, ttp: cast.ttps[0] };
   const daily = (t: number) => 0.5 - 0.5 * Math.cos((2 * Math.PI * t) / durationMs); // 0 at the ends, 1 at the middle
 
   const loadOf = (party: string, t: number): { cpu: number; memory: number; up: 0 | 1 } => {
-    const base = cast.ttps.includes(party) ? calm.ttp : calm.steward;
+    const base = cast.ttps.includes(party) ? { ...calm.ttp, cpu: party === target.ttp ? p.firstTtpCpu : calm.ttp.cpu } : calm.steward;
     let cpu = base.cpu + jitter();
     const memory = base.memory + jitter();
     if (scenario === 'daily-curve') cpu = 0.15 + 0.6 * daily(t) + jitter();
-    if (scenario === 'ttp-overload' && party === target.ttp && inWindow(t)) cpu = 0.92 + jitter() / 2;
-    if (scenario === 'steward-overload' && party === target.steward && inWindow(t)) cpu = 0.9 + jitter() / 2;
+    if (scenario === 'ttp-overload' && party === target.ttp && inWindow(t)) cpu = towards(base.cpu, 0.92, t) + jitter() / 2;
+    if (scenario === 'steward-overload' && party === target.steward && inWindow(t)) cpu = towards(base.cpu, 0.9, t) + jitter() / 2;
     if (scenario === 'noisy-threshold' && party === target.ttp) cpu = 0.8 + (random() * 2 - 1) * 0.03;
     const up = scenario === 'steward-outage' && party === target.steward && inWindow(t) ? 0 : 1;
     return { cpu: round(cpu), memory: round(memory), up };
@@ -112,7 +132,8 @@ function* events(scenario: ScenarioName, cast: Cast, p: ScenarioParameters, seed
     // A daily curve thins arrivals: at the quiet ends of the day a tenth of the rate.
     if (scenario !== 'daily-curve' || random() < 0.1 + 0.9 * daily(nextRequest)) {
       n++;
-      yield { kind: 'request', at: nextRequest, id: `r${n}`, requester: cast.requester, requestType: cast.requestType, providers: [...cast.providers], tables: [...cast.tables], algorithm: 'average', options: { ...cast.options } };
+      const options: Record<string, boolean> = cast.aggregates && random() < p.aggregateShare ? { aggregate: true } : {};
+      yield { kind: 'request', at: nextRequest, id: `r${n}`, requester: cast.requester, requestType: cast.requestType, providers: [...cast.providers], tables: [...cast.tables], algorithm: 'average', options };
     }
     nextRequest += arrival(random, p.ratePerSecond);
   }
