@@ -5,6 +5,7 @@ import { registerDemo } from './demo.js';
 import { registerGenerateData } from './generate-data.js';
 import { registerGenerateTrace } from './generate-trace.js';
 import { registerImportDynamos } from './import-dynamos.js';
+import { registerReplay } from './replay.js';
 import { registerRequest } from './request.js';
 import { registerServe } from './serve.js';
 
@@ -19,6 +20,7 @@ const registrations: ((program: Command) => void)[] = [
   registerDemo,
   registerGenerateData,
   registerGenerateTrace,
+  registerReplay,
   registerCheckConfig,
   registerImportDynamos,
   registerAudit,
