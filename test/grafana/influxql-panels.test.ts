@@ -57,6 +57,14 @@ describe('Grafana InfluxQL panels against a real InfluxDB holding a replay', fun
     return body.results?.[0]?.series ?? [];
   }
 
+  it('holds one replay_request point per request and strategy, and one replay_summary per strategy', async () => {
+    const counts = (await seriesOf(`SELECT count("latency_ms") FROM "replay_request" WHERE "trace" = '${replay.trace}' GROUP BY "strategy"`)).map((s) => s.values?.[0]?.[1]);
+    assert.ok(replay.requests > 0);
+    assert.deepEqual(counts, replay.strategies.map(() => replay.requests));
+    const summaries = await seriesOf(`SELECT "utility_mean" FROM "replay_summary" WHERE "trace" = '${replay.trace}' GROUP BY "strategy"`);
+    assert.equal(summaries.length, replay.strategies.length);
+  });
+
   it('returns rows for every panel query, for every strategy side by side', async () => {
     const problems: string[] = [];
     for (const q of panels) {
