@@ -5,7 +5,7 @@ import { InvalidArgumentError } from 'commander';
 import { parse } from 'yaml';
 import { generateTrace, scenarioNames } from '../../experiments/traces/scenarios.js';
 import type { ScenarioName } from '../../experiments/traces/scenarios.js';
-import { TraceWriter } from '../../experiments/traces/trace-file.js';
+import { writeTraceFile } from '../../experiments/traces/trace-file.js';
 import { validateMarketplace } from '../../knowledge/marketplace/load-marketplace.js';
 import type { MarketplaceInput } from '../../knowledge/marketplace/marketplace-schema.js';
 import type { Problem } from '../../knowledge/problems.js';
@@ -63,18 +63,9 @@ export function registerGenerateTrace(program: Command): void {
         process.exitCode = exitBadConfig;
         return;
       }
-      let events = 0;
+      let events: number;
       try {
-        const trace = generateTrace(opts.scenario, loaded.config, { seed: opts.seed, durationMs: opts.duration, parameters: { ratePerSecond: opts.rate } });
-        const writer = TraceWriter.create(opts.out, trace.header);
-        try {
-          for (const event of trace.events) {
-            writer.write(event);
-            events++;
-          }
-        } finally {
-          writer.close();
-        }
+        events = writeTraceFile(opts.out, generateTrace(opts.scenario, loaded.config, { seed: opts.seed, durationMs: opts.duration, parameters: { ratePerSecond: opts.rate } }));
       } catch (error) {
         processOutput.err(`cannot write ${opts.out}: ${(error as Error).message}`);
         process.exitCode = exitBadConfig;

@@ -3,17 +3,20 @@ import { InvalidArgumentError } from 'commander';
 import { reportTable } from '../../experiments/replay/replay-report.js';
 import { replayToFiles } from '../../experiments/replay/replay-outputs.js';
 import { toDynamosError } from '../../knowledge/errors.js';
+import { strategyConfigSchema } from '../mape/strategies/index.js';
 import { exitBadConfig, processOutput } from './check-config.js';
 import { integer } from './options.js';
 
-const strategyNames = ['dynamos', 'threshold', 'utility'] as const;
+/** The strategies the daemon knows, from the one schema that defines them. */
+const strategyNames = strategyConfigSchema.options.map((o) => o.shape.name.value);
+type StrategyName = (typeof strategyNames)[number];
 
-function strategies(value: string): { name: (typeof strategyNames)[number] }[] {
+function strategies(value: string): { name: StrategyName }[] {
   const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
   const unknown = names.filter((n) => !(strategyNames as readonly string[]).includes(n));
   if (names.length === 0 || unknown.length > 0) throw new InvalidArgumentError(`expected a comma-separated list of ${strategyNames.join(', ')}${unknown.length > 0 ? ` (unknown: ${unknown.join(', ')})` : ''}`);
   if (new Set(names).size !== names.length) throw new InvalidArgumentError('each strategy may be named once');
-  return names.map((name) => ({ name: name as (typeof strategyNames)[number] }));
+  return names.map((name) => ({ name: name as StrategyName }));
 }
 
 /** A one-line bar on stderr, redrawn in place; only on a terminal, so logs and CI stay clean. */
@@ -45,7 +48,7 @@ export function registerReplay(program: Command): void {
     .option('--seed <n>', 'seed of the job model\'s noise', integer(0), 1)
     .option('--out <dir>', 'write report.json, report.csv, decisions-<strategy>.jsonl and SVG figures here')
     .option('--influx <url>', 'also write the results to InfluxDB 1.x, e.g. http://127.0.0.1:8086/dynamos')
-    .action(async (trace: string, opts: { strategy: { name: (typeof strategyNames)[number] }[]; seed: number; out?: string; influx?: string }) => {
+    .action(async (trace: string, opts: { strategy: { name: StrategyName }[]; seed: number; out?: string; influx?: string }) => {
       const bar = progressBar(`replaying ${trace}`);
       try {
         const result = await replayToFiles(trace, {

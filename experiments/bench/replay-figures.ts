@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import type { MarketplaceInput } from '../../knowledge/marketplace/marketplace-schema.js';
 import { generateTrace } from '../traces/scenarios.js';
-import { TraceWriter } from '../traces/trace-file.js';
+import { writeTraceFile } from '../traces/trace-file.js';
 import { ratio, summarize } from './stats.js';
 
 const run = promisify(execFile);
@@ -27,12 +27,7 @@ async function replayInChild(trace: string, strategies: string): Promise<ChildRu
 function writeTrace(file: string, hours: number): void {
   const marketplace = parse(readFileSync(path.join(here, '..', '..', '..', 'experiments', 'marketplaces', 'reference.yaml'), 'utf8')) as MarketplaceInput;
   const trace = generateTrace('ttp-overload', marketplace, { seed: 1, durationMs: hours * hourMs, parameters: { ratePerSecond: 10 } });
-  const writer = TraceWriter.create(file, trace.header);
-  try {
-    for (const event of trace.events) writer.write(event);
-  } finally {
-    writer.close();
-  }
+  writeTraceFile(file, trace);
 }
 
 /**

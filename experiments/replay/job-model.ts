@@ -45,6 +45,10 @@ export interface ModelledRequest {
   readonly energyJoules: number;
 }
 
+/**
+ * The world's slowdown. Not the utility strategy's `slowdown` (utility-objectives.ts), though the
+ * formula is the same today: a strategy's beliefs must not change the world it is judged in.
+ */
 export function slowdown(cpu: number): number {
   return 1 / (1 - Math.min(Math.max(cpu, 0), jobModel.slowdownLoadLimit));
 }

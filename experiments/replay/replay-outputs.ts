@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { StrategyConfigInput } from '../../daemon/mape/strategies/index.js';
+import { DynamosError } from '../../knowledge/errors.js';
 import { readTraceFile } from '../traces/trace-file.js';
 import type { ReplayResult } from './replay.js';
 import { replayTrace } from './replay.js';
@@ -62,9 +63,12 @@ export function traceNameOf(file: string): string {
  * @throws DynamosError CONFIG_INVALID for a bad trace or strategy; ADAPTER_UNAVAILABLE when InfluxDB fails
  */
 export async function replayToFiles(traceFile: string, opts: ReplayRunOptions): Promise<ReplayResult> {
-  const trace = await readTraceFile(traceFile);
+  const trace = await readTraceFile(traceFile).catch((error: unknown) => {
+    if (error instanceof DynamosError) throw error;
+    throw new DynamosError('CONFIG_INVALID', `cannot read ${traceFile}: ${(error as Error).message}`, { retryable: false });
+  });
   const name = traceNameOf(traceFile);
-  const durationMs = trace.header.durationMs ?? 0;
+  const durationMs = trace.durationMs ?? 0;
   const influx = opts.influxUrl === undefined ? undefined : await ReplayInfluxWriter.open(opts.influxUrl, name, durationMs);
   if (opts.outDir !== undefined) mkdirSync(opts.outDir, { recursive: true });
   const files = new Map<string, LineFile>();

@@ -4,6 +4,7 @@ import type { DataRequest } from '../../knowledge/data-request.js';
 import { DynamosError } from '../../knowledge/errors.js';
 import { validateMarketplace } from '../../knowledge/marketplace/load-marketplace.js';
 import type { MetricSample } from '../../knowledge/ports/metrics-source.js';
+import { signals } from '../../knowledge/ports/metrics-source.js';
 import type { TraceHeader } from '../traces/trace-format.js';
 import type { TraceReader } from '../traces/trace-file.js';
 import type { StrategySummary, TimelineBucket } from './replay-stats.js';
@@ -35,8 +36,6 @@ export interface ReplayResult {
   readonly bucketMs: number;
 }
 
-const signalsOf = ['cpu', 'memory', 'queueDepth', 'powerWatts', 'up'] as const;
-
 /**
  * Replays a trace once for every strategy, reading it once: each strategy gets its own knowledge
  * base and the same events, and decides each request with the daemon's own Analyze, Plan and
@@ -51,9 +50,9 @@ export async function replayTrace(trace: TraceReader, opts: ReplayOptions): Prom
     throw new DynamosError('CONFIG_INVALID', `the trace's marketplace is invalid: ${checked.problems.map((p) => `marketplace.${p.path}: ${p.message}`).join('; ')}`, { retryable: false });
   }
   const world = new ReplayWorld(header.marketplace);
-  // A recording may not know its length: then buckets of ten seconds.
-  const bucketMs = header.durationMs === undefined ? 10_000 : Math.max(1_000, Math.ceil(header.durationMs / 120 / 1_000) * 1_000);
-  const durationMs = header.durationMs ?? 0;
+  // readTraceFile knows a recording's length from its last event; lines alone may not: then 0.
+  const durationMs = trace.durationMs ?? 0;
+  const bucketMs = Math.max(1_000, Math.ceil(durationMs / 120 / 1_000) * 1_000);
   const runs = opts.strategies.map((input) => {
     const parsed = strategyConfigSchema.safeParse(input);
     if (!parsed.success) throw new DynamosError('CONFIG_INVALID', `strategy ${JSON.stringify(input)}: ${parsed.error.issues.map((i) => i.message).join('; ')}`, { retryable: false });
@@ -94,7 +93,7 @@ export async function replayTrace(trace: TraceReader, opts: ReplayOptions): Prom
     switch (event.kind) {
       case 'metrics': {
         samplesAt = event.at;
-        for (const signal of signalsOf) {
+        for (const signal of signals) {
           const value = event[signal];
           if (value !== undefined) samples.push({ party: event.party, signal, value, at: event.at });
         }

@@ -156,13 +156,9 @@ export class StrategyRun {
       seq,
     };
     flight.violation = this.audit(flight);
-    const down = parties.find((p) => !this.world.isOnline(p));
-    if (down !== undefined) {
-      this.insert(flight);
-      this.end(request.id, at, 'failed', `${down} is offline`);
-      return;
-    }
     this.insert(flight);
+    const down = parties.find((p) => !this.world.isOnline(p));
+    if (down !== undefined) this.end(request.id, at, 'failed', `${down} is offline`);
   }
 
   private audit(flight: Flight): string | undefined {

@@ -7,7 +7,7 @@ import { replayTrace } from '../replay/replay.js';
 import type { RequestRecord } from '../replay/strategy-run.js';
 import type { ScenarioName } from './scenarios.js';
 import { generateTrace } from './scenarios.js';
-import { readTraceFile } from './trace-file.js';
+import { readTraceFile, traceLinesOf } from './trace-file.js';
 
 /** The shipped traces replay tests pin (docs/replay.md#golden-traces), all on the reference marketplace. */
 export const goldenScenarios: readonly ScenarioName[] = ['ttp-overload', 'steward-overload', 'noisy-threshold', 'agreement-revoked', 'steward-outage'];
@@ -24,8 +24,7 @@ export function referenceMarketplace(): MarketplaceInput {
 
 /** A golden scenario's trace, generated: the header line and event lines. */
 export function goldenTraceLines(scenario: ScenarioName): string[] {
-  const trace = generateTrace(scenario, referenceMarketplace(), { seed: goldenSeed, durationMs: goldenDurationMs });
-  return [JSON.stringify(trace.header), ...[...trace.events].map((e) => JSON.stringify(e))];
+  return traceLinesOf(generateTrace(scenario, referenceMarketplace(), { seed: goldenSeed, durationMs: goldenDurationMs }));
 }
 
 /**

@@ -171,3 +171,29 @@ function invalid(source: string, problems: readonly Problem[]): DynamosError {
 async function* toAsync(iterator: Iterator<string>): AsyncGenerator<string> {
   for (let next = iterator.next(); next.done !== true; next = iterator.next()) yield next.value;
 }
+
+/** A whole trace as a header and its events, such as `generateTrace` gives. */
+export interface TraceInput {
+  readonly header: TraceHeaderInput;
+  readonly events: Iterable<TraceEventInput>;
+}
+
+/** Writes a whole trace to a file through {@link TraceWriter}; returns the number of events. */
+export function writeTraceFile(file: string, trace: TraceInput): number {
+  const writer = TraceWriter.create(file, trace.header);
+  let events = 0;
+  try {
+    for (const event of trace.events) {
+      writer.write(event);
+      events++;
+    }
+  } finally {
+    writer.close();
+  }
+  return events;
+}
+
+/** A whole trace as JSON lines, for {@link readTraceLines} without a file. */
+export function traceLinesOf(trace: TraceInput): string[] {
+  return [JSON.stringify(trace.header), ...[...trace.events].map((e) => JSON.stringify(e))];
+}

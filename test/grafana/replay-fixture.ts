@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { replayToFiles } from '../../experiments/replay/replay-outputs.js';
 import { referenceMarketplace } from '../../experiments/traces/golden-traces.js';
 import { generateTrace } from '../../experiments/traces/scenarios.js';
+import { writeTraceFile } from '../../experiments/traces/trace-file.js';
 
 export const fixtureStrategies = ['dynamos', 'threshold', 'utility'] as const;
 
@@ -22,9 +23,8 @@ export interface FixtureReplay {
 export async function runReplayToInflux(influxUrl: string, database: string): Promise<FixtureReplay> {
   const dir = mkdtempSync(path.join(tmpdir(), 'grafana-replay-'));
   try {
-    const trace = generateTrace('ttp-overload', referenceMarketplace(), { seed: 1, durationMs: 600_000 });
     const file = path.join(dir, 'ttp-overload.jsonl');
-    writeFileSync(file, `${[JSON.stringify(trace.header), ...[...trace.events].map((e) => JSON.stringify(e))].join('\n')}\n`);
+    writeTraceFile(file, generateTrace('ttp-overload', referenceMarketplace(), { seed: 1, durationMs: 600_000 }));
     const result = await replayToFiles(file, { strategies: fixtureStrategies.map((name) => ({ name })), seed: 1, influxUrl: `${influxUrl}/${database}` });
     return { trace: 'ttp-overload', strategies: [...fixtureStrategies], requests: result.requests };
   } finally {

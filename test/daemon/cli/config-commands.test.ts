@@ -136,3 +136,34 @@ describe('dynamos generate-trace', () => {
     assert.ok(run.err.some((l) => l.startsWith('dataStewards: ')), run.err.join('\n'));
   });
 });
+
+describe('dynamos replay', () => {
+  let tmp: string;
+  before(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'dynamos-replay-cli-'));
+  });
+  after(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('prints the comparison and writes the report; refuses a missing trace, a bad line or an unknown strategy with exit 2', async () => {
+    const trace = path.join(tmp, 't.jsonl');
+    assert.equal(dynamos('generate-trace', '--scenario', 'ttp-overload', '--duration', '2m', '--out', trace).status, 0);
+    const run = dynamos('replay', trace, '--strategy', 'threshold,utility', '--out', path.join(tmp, 'out'));
+    assert.equal(run.status, 0, run.err.join('\n'));
+    assert.match(run.out[0] ?? '', /^strategy\s+threshold\s+utility$/);
+    assert.ok(run.out.some((l) => /^policy_violations\s+0\s+0$/.test(l)), run.out.join('\n'));
+    const report = JSON.parse(await readFile(path.join(tmp, 'out', 'report.json'), 'utf8')) as { strategies: { strategy: string }[] };
+    assert.deepEqual(report.strategies.map((s) => s.strategy), ['threshold', 'utility']);
+
+    const missing = dynamos('replay', path.join(tmp, 'none.jsonl'));
+    assert.equal(missing.status, 2);
+    assert.match(missing.err.join('\n'), /cannot read .*none\.jsonl/);
+    const bad = path.join(tmp, 'bad.jsonl');
+    await writeFile(bad, `${(await readFile(trace, 'utf8')).split('\n')[0]}\n{"kind":"request","at":5}\n`);
+    const badRun = dynamos('replay', bad);
+    assert.equal(badRun.status, 2);
+    assert.match(badRun.err.join('\n'), /line 2: /);
+    assert.equal(dynamos('replay', trace, '--strategy', 'fastest').status, 2);
+  });
+});

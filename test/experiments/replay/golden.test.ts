@@ -5,7 +5,7 @@ import path from 'node:path';
 import { replayTrace } from '../../../experiments/replay/replay.js';
 import type { StrategySummary } from '../../../experiments/replay/replay-stats.js';
 import { goldenDecisions, goldenDir, referenceMarketplace } from '../../../experiments/traces/golden-traces.js';
-import { readTraceLines } from '../../../experiments/traces/trace-file.js';
+import { readTraceLines, traceLinesOf } from '../../../experiments/traces/trace-file.js';
 import { generateTrace } from '../../../experiments/traces/scenarios.js';
 import type { ScenarioName } from '../../../experiments/traces/scenarios.js';
 
@@ -56,8 +56,7 @@ describe('reference scenarios', function () {
   this.timeout(60_000);
   for (const scenario of ['ttp-overload', 'steward-overload', 'noisy-threshold'] as ScenarioName[]) {
     it(`${scenario}: utility reaches higher utility than dynamos and threshold, with 0 violations and ≤ 1 switch per hold-down`, async () => {
-      const trace = generateTrace(scenario, referenceMarketplace(), { seed: 11, durationMs: 1_200_000 });
-      const reader = await readTraceLines([JSON.stringify(trace.header), ...[...trace.events].map((e) => JSON.stringify(e))]);
+      const reader = await readTraceLines(traceLinesOf(generateTrace(scenario, referenceMarketplace(), { seed: 11, durationMs: 1_200_000 })));
       const { summaries } = await replayTrace(reader, { strategies: [{ name: 'dynamos' }, { name: 'threshold' }, { name: 'utility' }], seed: 1 });
       const by = Object.fromEntries(summaries.map((s) => [s.strategy, s])) as Record<string, StrategySummary>;
       const { dynamos, threshold, utility } = by as Record<'dynamos' | 'threshold' | 'utility', StrategySummary>;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { referenceMarketplace } from '../../../experiments/traces/golden-traces.js';
-import { readTraceLines } from '../../../experiments/traces/trace-file.js';
+import { readTraceLines, writeTraceFile } from '../../../experiments/traces/trace-file.js';
 import type { TraceEventInput } from '../../../experiments/traces/trace-format.js';
 import { replayTrace } from '../../../experiments/replay/replay.js';
 import { replayToFiles } from '../../../experiments/replay/replay-outputs.js';
@@ -65,9 +65,8 @@ describe('replay', () => {
     this.timeout(30_000);
     const dir = mkdtempSync(path.join(tmpdir(), 'replay-'));
     try {
-      const trace = generateTrace('noisy-threshold', referenceMarketplace(), { seed: 3, durationMs: 120_000 });
       const file = path.join(dir, 'noisy.jsonl');
-      writeFileSync(file, `${[JSON.stringify(trace.header), ...[...trace.events].map((e) => JSON.stringify(e))].join('\n')}\n`);
+      writeTraceFile(file, generateTrace('noisy-threshold', referenceMarketplace(), { seed: 3, durationMs: 120_000 }));
       const [a, b, c] = [path.join(dir, 'a'), path.join(dir, 'b'), path.join(dir, 'c')];
       await replayToFiles(file, { strategies: all, seed: 1, outDir: a });
       await replayToFiles(file, { strategies: all, seed: 1, outDir: b });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { RunningDaemon } from '../../../daemon/start-daemon.js';
 import { startDaemon } from '../../../daemon/start-daemon.js';
+import { replayTrace } from '../../../experiments/replay/replay.js';
 import { readTraceFile } from '../../../experiments/traces/trace-file.js';
 import type { TraceEvent } from '../../../experiments/traces/trace-format.js';
 import { traceHeaderSchema } from '../../../experiments/traces/trace-format.js';
@@ -82,5 +83,12 @@ describe('recording a live run (serve --record) on the embedded default', functi
     assert.deepEqual(events.filter((e) => e.kind === 'party').map((e) => e.kind === 'party' && [e.party, e.online]), [['SURF', false]]);
     assert.ok(events.some((e) => e.kind === 'metrics'), 'the Monitor reading');
     assert.equal(reader.durationMs, events.at(-1)?.at);
+
+    // The recording replays: every request it holds is decided again, against the agreements in force then.
+    const replayed: { id: string; result: string }[] = [];
+    const { summaries } = await replayTrace(await readTraceFile(file), { strategies: [{ name: 'dynamos' }], seed: 1, onRecord: (_, r) => replayed.push({ id: r.id, result: r.result }) });
+    assert.deepEqual(replayed.map((r) => r.id), events.flatMap((e) => (e.kind === 'request' ? [e.id] : [])));
+    assert.equal(replayed.find((r) => r.id === local.json.jobId)?.result, 'completed');
+    assert.equal(summaries[0]?.policyViolations, 0);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { ScenarioName } from '../../../experiments/traces/scenarios.js';
 import { generateTrace, scenarioNames } from '../../../experiments/traces/scenarios.js';
 import type { TraceEventInput } from '../../../experiments/traces/trace-format.js';
-import { readTraceLines } from '../../../experiments/traces/trace-file.js';
+import { readTraceLines, traceLinesOf } from '../../../experiments/traces/trace-file.js';
 import { exampleConfig } from '../../support/fixtures.js';
 
 const tenMinutes = 600_000;
@@ -20,8 +20,7 @@ describe('scenario generator', () => {
   for (const scenario of scenarioNames) {
     it(`writes a valid trace for ${scenario}, with about one request a second`, async () => {
       const trace = generateTrace(scenario, exampleConfig(), { seed: 1, durationMs: tenMinutes });
-      const lines = [JSON.stringify(trace.header), ...[...trace.events].map((e) => JSON.stringify(e))];
-      const reader = await readTraceLines(lines);
+      const reader = await readTraceLines(traceLinesOf(trace));
       let requests = 0;
       for await (const e of reader.events()) if (e.kind === 'request') requests++;
       const expected = scenario === 'daily-curve' ? [150, 450] : [500, 700];
