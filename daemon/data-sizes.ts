@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { dataKey } from '../knowledge/knowledge-snapshot.js';
 import type { Marketplace } from '../knowledge/marketplace/load-marketplace.js';
 import { tableFile } from '../knowledge/marketplace/load-marketplace.js';
 
@@ -12,7 +13,7 @@ export async function datasetSizes(m: Marketplace): Promise<Record<string, numbe
     Object.entries(m.dataStewards).flatMap(([steward, s]) =>
       Object.entries(s.datasets).map(async ([dataset, held]) => {
         const bytes = await Promise.all(Object.values(held.tables).map((f) => stat(tableFile(m, f)).then((st) => st.size, () => undefined)));
-        if (bytes.every((b) => b !== undefined)) sizes[`${steward}/${dataset}`] = bytes.reduce((sum: number, b) => sum + (b as number), 0);
+        if (bytes.every((b) => b !== undefined)) sizes[dataKey(steward, dataset)] = bytes.reduce((sum: number, b) => sum + (b as number), 0);
       }),
     ),
   );

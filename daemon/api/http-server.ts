@@ -90,7 +90,7 @@ export function createApi(deps: ApiDeps): Hono {
       marketplace: k.marketplace.name,
       policyRevision: k.marketplace.revision,
       uptimeMs: deps.clock.now() - deps.startedAt,
-      inFlight: Object.keys(k.inFlight).length,
+      inFlight: k.inFlight.size,
       monitor: { lastReadAt: k.monitor.lastReadAt ?? null, error: k.monitor.error ?? null },
     });
   });

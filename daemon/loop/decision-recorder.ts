@@ -3,7 +3,7 @@ import type { UnsealedRecord } from '../../knowledge/audit/decision-log.js';
 import { digestOf, digestOfImmutable } from '../../knowledge/canonical-json.js';
 import type { JobLesson, KnowledgeEvent } from '../../knowledge/fold.js';
 import type { KnowledgeSnapshot } from '../../knowledge/knowledge-snapshot.js';
-import { choiceKey } from '../../knowledge/knowledge-snapshot.js';
+import { choiceKey, dataKey } from '../../knowledge/knowledge-snapshot.js';
 import type { JobReport } from '../../knowledge/ports/job-runner.js';
 import type { DataRequest } from '../../knowledge/data-request.js';
 import type { Analysis } from '../mape/analyze.js';
@@ -75,7 +75,7 @@ export function lessonsOf(outcome: RequestOutcome, k: KnowledgeSnapshot, energyO
   if (outcome.kind !== 'completed') return [];
   const stewardBytes = new Map<string, number>();
   for (const grant of outcome.analysis.authorised) {
-    const bytes = grant.datasets.map((d) => k.dataBytes[`${grant.steward}/${d}`]);
+    const bytes = grant.datasets.map((d) => k.dataBytes[dataKey(grant.steward, d)]);
     if (bytes.every((b) => b !== undefined)) stewardBytes.set(grant.steward, bytes.reduce((s: number, b) => s + (b as number), 0));
   }
   const sentToTtp = outcome.result.jobs.filter((j) => stewardBytes.has(j.party)).reduce((s, j) => s + j.bytesOut, 0);

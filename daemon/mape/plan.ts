@@ -91,8 +91,10 @@ function jobsFor(m: Marketplace, a: Analysis, chains: readonly PartyChain[], ttp
     }
     const data = stewardData(m, a.authorised.find((g) => g.steward === chain.party) as ProviderGrant);
     const output = ttp === undefined ? ({ to: 'requester', streams: 1 } as const) : ({ to: 'party', party: ttp } as const);
-    const spec = { name, requestId: req.id, party: chain.party, services: chain.services, request, partyKind: 'dataSteward', tables: data.tables, sensitiveColumns: data.sensitiveColumns, inputs: [], output } as const;
-    return minimised === undefined ? spec : { ...spec, outputColumns: minimised };
+    const { party, services } = chain;
+    return minimised === undefined
+      ? { name, requestId: req.id, party, services, request, partyKind: 'dataSteward', tables: data.tables, sensitiveColumns: data.sensitiveColumns, inputs: [], output }
+      : { name, requestId: req.id, party, services, request, partyKind: 'dataSteward', tables: data.tables, sensitiveColumns: data.sensitiveColumns, inputs: [], output, outputColumns: minimised };
   });
 }
 

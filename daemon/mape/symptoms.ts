@@ -1,4 +1,4 @@
-import type { KnowledgeSnapshot } from '../../knowledge/knowledge-snapshot.js';
+import type { InFlightRequest, KnowledgeSnapshot } from '../../knowledge/knowledge-snapshot.js';
 import { freshValue, isOnline, readingAge } from '../../knowledge/knowledge-snapshot.js';
 import { signals } from '../../knowledge/ports/metrics-source.js';
 import type { Signal } from '../../knowledge/ports/metrics-source.js';
@@ -38,7 +38,7 @@ export function findSymptoms(k: KnowledgeSnapshot, settings: SymptomSettings): S
     }
   }
   if (k.monitor.error !== undefined) found.push({ kind: 'monitorFailing', reason: k.monitor.error });
-  for (const [requestId, flight] of Object.entries(k.inFlight)) {
+  for (const [requestId, flight] of k.inFlight) {
     const reason = revocationOf(k, flight.request, flight.archetype, flight.ttp, flight.parties);
     if (reason !== undefined) found.push({ kind: 'revoked', requestId, reason });
   }
@@ -48,7 +48,7 @@ export function findSymptoms(k: KnowledgeSnapshot, settings: SymptomSettings): S
 /** Why the agreements in force no longer allow a running request, or undefined when they do. */
 function revocationOf(
   k: KnowledgeSnapshot,
-  request: KnowledgeSnapshot['inFlight'][string]['request'],
+  request: InFlightRequest['request'],
   archetype: string,
   ttp: string | undefined,
   parties: readonly string[],

@@ -10,7 +10,7 @@ import { replaceAgreement } from '../../daemon/api/agreements.js';
 import type { DataRequest } from '../../knowledge/data-request.js';
 import { estimateJobJoules } from '../../knowledge/energy-model.js';
 import { KnowledgeBase } from '../../knowledge/knowledge-base.js';
-import { knowledgeOf } from '../../knowledge/knowledge-snapshot.js';
+import { dataKey, knowledgeOf } from '../../knowledge/knowledge-snapshot.js';
 import type { Marketplace } from '../../knowledge/marketplace/load-marketplace.js';
 import type { JobReport } from '../../knowledge/ports/job-runner.js';
 import type { MetricsReading } from '../../knowledge/ports/metrics-source.js';
@@ -175,7 +175,7 @@ export class StrategyRun {
 
   private stewardMB(a: Analysis): Map<string, number> {
     const bytes = this.knowledge.current().dataBytes;
-    return new Map(a.authorised.map((g) => [g.steward, g.datasets.reduce((sum, d) => sum + (bytes[`${g.steward}/${d}`] ?? 1e6), 0) / 1e6]));
+    return new Map(a.authorised.map((g) => [g.steward, g.datasets.reduce((sum, d) => sum + (bytes[dataKey(g.steward, d)] ?? 1e6), 0) / 1e6]));
   }
 
   private complete(flight: Flight): void {

@@ -1,3 +1,4 @@
+import { dataKey } from '../../knowledge/knowledge-snapshot.js';
 import type { MarketplaceInput } from '../../knowledge/marketplace/marketplace-schema.js';
 import { seededRandom } from '../seeded-random.js';
 import type { TraceEventInput, TraceHeaderInput } from './trace-format.js';
@@ -50,7 +51,7 @@ export function generateTrace(
 ): { header: TraceHeaderInput; events: Iterable<TraceEventInput> } {
   const p = { ...defaultScenarioParameters, ...opts.parameters };
   const cast = castOf(marketplace);
-  const dataBytes = Object.fromEntries(Object.entries(marketplace.dataStewards).flatMap(([s, d]) => Object.keys(d.datasets ?? {}).map((ds) => [`${s}/${ds}`, p.datasetMB * 1e6])));
+  const dataBytes = Object.fromEntries(Object.entries(marketplace.dataStewards).flatMap(([s, d]) => Object.keys(d.datasets ?? {}).map((ds) => [dataKey(s, ds), p.datasetMB * 1e6])));
   const header: TraceHeaderInput = {
     kind: 'trace',
     version: traceVersion,

@@ -38,27 +38,29 @@ export const dynamosStrategy: Strategy = {
     const ttp = chosen.ttps[0];
     const candidates = a.archetypes.map((o) => {
       const rank = ranked.indexOf(o) + 1;
-      const base = explain(o, a.archetypes);
-      if (rank === 0) return base;
-      const reason = rank === 1 ? `chosen by ${rule}` : `feasible, but ${chosen.archetype} was chosen by ${rule}`;
-      return { ...base, rank, reason };
+      if (rank === 0) return explain(o, a.archetypes);
+      return explain(o, a.archetypes, rank, rank === 1 ? `chosen by ${rule}` : `feasible, but ${chosen.archetype} was chosen by ${rule}`);
     });
     candidates.sort((x, y) => (x.rank ?? Infinity) - (y.rank ?? Infinity));
     const at = ttp === undefined ? '' : ` at ${ttp} (first trusted third party all providers allow)`;
-    return { candidates, choice: { archetype: chosen.archetype, ...(ttp === undefined ? {} : { ttp }) }, reason: `${chosen.archetype}${at}: ${rule}` };
+    return { candidates, choice: ttp === undefined ? { archetype: chosen.archetype } : { archetype: chosen.archetype, ttp }, reason: `${chosen.archetype}${at}: ${rule}` };
   },
 };
 
-function explain(o: ArchetypeOption, all: readonly ArchetypeOption[]): CandidateExplanation {
-  const weights = all.map((x) => x.weight);
-  const min = Math.min(...weights);
-  const max = Math.max(...weights);
+/** A candidate's explanation; ranked ones carry their rank and the reason for it. Plain literals: this runs per request. */
+function explain(o: ArchetypeOption, all: readonly ArchetypeOption[], rank?: number, rankedReason?: string): CandidateExplanation {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const x of all) {
+    min = Math.min(min, x.weight);
+    max = Math.max(max, x.weight);
+  }
   const score = max === min ? 1 : 1 - (o.weight - min) / (max - min);
-  return {
-    archetype: o.archetype,
-    ...(o.ttps[0] === undefined ? {} : { ttp: o.ttps[0] }),
-    feasible: o.feasible,
-    objectives: [{ objective: 'policyPreference', score, reason: `weight ${o.weight} (lower is preferred)` }],
-    reason: o.reason,
-  };
+  const objectives = [{ objective: 'policyPreference', score, reason: `weight ${o.weight} (lower is preferred)` }];
+  const ttp = o.ttps[0];
+  if (rank === undefined) {
+    return ttp === undefined ? { archetype: o.archetype, feasible: o.feasible, objectives, reason: o.reason } : { archetype: o.archetype, ttp, feasible: o.feasible, objectives, reason: o.reason };
+  }
+  const reason = rankedReason ?? o.reason;
+  return ttp === undefined ? { archetype: o.archetype, feasible: o.feasible, objectives, reason, rank } : { archetype: o.archetype, ttp, feasible: o.feasible, objectives, reason, rank };
 }

@@ -17,8 +17,6 @@ export interface LoadProblem {
   readonly limitMs: number;
 }
 
-const loadSignals = ['cpu', 'memory'] as const;
-
 /**
  * Fresh CPU and memory of each party, and every reading that is missing or stale. A strategy that
  * balances load cannot decide on a party it cannot see, so any problem sends it to its fallback.
@@ -26,17 +24,21 @@ const loadSignals = ['cpu', 'memory'] as const;
 export function readLoads(k: KnowledgeSnapshot, parties: Iterable<string>): { loads: Map<string, PartyLoad>; problems: LoadProblem[] } {
   const loads = new Map<string, PartyLoad>();
   const problems: LoadProblem[] = [];
+  const seen = new Set<string>();
   for (const party of parties) {
-    if (loads.has(party) || problems.some((p) => p.party === party)) continue;
-    const values = loadSignals.map((signal) => {
-      const value = freshValue(k, party, signal);
-      if (value === undefined) problems.push({ party, signal, ageMs: readingAge(k, party, signal), limitMs: k.settings.staleAfterMs[signal] });
-      return value;
-    });
-    const [cpu, memory] = values;
+    if (seen.has(party)) continue;
+    seen.add(party);
+    const cpu = freshValue(k, party, 'cpu');
+    const memory = freshValue(k, party, 'memory');
+    if (cpu === undefined) problems.push(problemOf(k, party, 'cpu'));
+    if (memory === undefined) problems.push(problemOf(k, party, 'memory'));
     if (cpu !== undefined && memory !== undefined) loads.set(party, { party, cpu, memory });
   }
   return { loads, problems };
+}
+
+function problemOf(k: KnowledgeSnapshot, party: string, signal: 'cpu' | 'memory'): LoadProblem {
+  return { party, signal, ageMs: readingAge(k, party, signal), limitMs: k.settings.staleAfterMs[signal] };
 }
 
 /** Whether no party has reported anything at all: there is no metrics source. */

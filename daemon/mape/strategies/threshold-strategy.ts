@@ -100,34 +100,44 @@ function rankByThreshold(k: KnowledgeSnapshot, a: Analysis, config: ThresholdCon
 /** The choice first, then the other feasible pairs (parties under T first, then by weight), then the infeasible. */
 function ranked(k: KnowledgeSnapshot, a: Analysis, pairs: readonly CandidatePair[], chosen: CandidatePair, reason: string, T: number): Ranking {
   const stewards = a.authorised.map((g) => g.steward);
+  // Every candidate shares the stewards and most share a TTP: each party's load is read, and each objective scored, once.
+  const peaks = new Map<string, number>();
   const peakOfParty = (party: string) => {
-    const read = readLoads(k, [party]).loads.get(party);
-    return read === undefined ? Infinity : peakOf(read).value;
+    let peak = peaks.get(party);
+    if (peak === undefined) {
+      const read = readLoads(k, [party]).loads.get(party);
+      peaks.set(party, (peak = read === undefined ? Infinity : peakOf(read).value));
+    }
+    return peak;
   };
-  const allUnder = (p: CandidatePair) => [...stewards, ...(p.ttp === undefined ? [] : [p.ttp])].every((party) => peakOfParty(party) < T);
+  const stewardsUnder = stewards.every((party) => peakOfParty(party) < T);
+  const allUnder = (p: CandidatePair) => stewardsUnder && (p.ttp === undefined || peakOfParty(p.ttp) < T);
   const others = pairs
     .filter((p) => p !== chosen)
     .map((p) => ({ p, under: allUnder(p) }))
     .sort((x, y) => Number(y.under) - Number(x.under) || x.p.option.weight - y.p.option.weight || x.p.order - y.p.order)
     .map(({ p }) => p);
-  const choice = { archetype: chosen.option.archetype, ...(chosen.ttp === undefined ? {} : { ttp: chosen.ttp }) };
-  const candidates: CandidateExplanation[] = [chosen, ...others].map((p, i) => ({
-    archetype: p.option.archetype,
-    ...(p.ttp === undefined ? {} : { ttp: p.ttp }),
-    feasible: true,
-    rank: i + 1,
-    objectives: objectives(k, stewards, p.ttp, T),
-    reason: i === 0 ? `chosen: ${reason}` : `feasible, but ${describePair(choice)} was chosen`,
-  }));
-  for (const o of a.archetypes.filter((x) => !x.feasible)) {
-    candidates.push({ archetype: o.archetype, feasible: false, objectives: objectives(k, stewards, undefined, T), reason: o.reason });
+  const choice = chosen.ttp === undefined ? { archetype: chosen.option.archetype } : { archetype: chosen.option.archetype, ttp: chosen.ttp };
+  const stewardLoad = loadScore('stewardLoad', k, stewards, T);
+  const noTtp: ObjectiveScore = { objective: 'ttpLoad', score: 1, reason: 'no third party is used' };
+  const ttpLoads = new Map<string, ObjectiveScore>();
+  const objectivesOf = (ttp: string | undefined): ObjectiveScore[] => {
+    if (ttp === undefined) return [stewardLoad, noTtp];
+    let ttpLoad = ttpLoads.get(ttp);
+    if (ttpLoad === undefined) ttpLoads.set(ttp, (ttpLoad = loadScore('ttpLoad', k, [ttp], T)));
+    return [stewardLoad, ttpLoad];
+  };
+  const notChosen = `feasible, but ${describePair(choice)} was chosen`;
+  const candidates: CandidateExplanation[] = [chosen, ...others].map((p, i) => {
+    const { archetype } = p.option;
+    const why = i === 0 ? `chosen: ${reason}` : notChosen;
+    const objectives = objectivesOf(p.ttp);
+    return p.ttp === undefined ? { archetype, feasible: true, rank: i + 1, objectives, reason: why } : { archetype, ttp: p.ttp, feasible: true, rank: i + 1, objectives, reason: why };
+  });
+  for (const o of a.archetypes) {
+    if (!o.feasible) candidates.push({ archetype: o.archetype, feasible: false, objectives: objectivesOf(undefined), reason: o.reason });
   }
   return { candidates, choice, reason };
-}
-
-/** `stewardLoad` and `ttpLoad`: 1 − the highest CPU or memory load, with the readings named. */
-function objectives(k: KnowledgeSnapshot, stewards: readonly string[], ttp: string | undefined, T: number): ObjectiveScore[] {
-  return [loadScore('stewardLoad', k, stewards, T), ttp === undefined ? { objective: 'ttpLoad', score: 1, reason: 'no third party is used' } : loadScore('ttpLoad', k, [ttp], T)];
 }
 
 function loadScore(objective: string, k: KnowledgeSnapshot, parties: readonly string[], T: number): ObjectiveScore {

@@ -51,7 +51,7 @@ function rankByUtility(k: KnowledgeSnapshot, a: Analysis, config: UtilityConfig,
   const infeasible: CandidateExplanation[] = a.archetypes
     .filter((o) => !o.feasible)
     .map((o) => ({ archetype: o.archetype, feasible: false, objectives: [policyPreference(o, a.archetypes)], reason: o.reason }));
-  const explainExcluded = (c: UtilityCandidate): CandidateExplanation => ({ ...explain(c), feasible: false, reason: `excluded: ${c.excluded}` });
+  const explainExcluded = (c: UtilityCandidate): CandidateExplanation => explain(c, false, `excluded: ${c.excluded}`);
 
   if (ranked.length === 0) {
     const why = excluded.map((c) => `${describePair(c)}: ${c.excluded}`).join('; ');
@@ -61,24 +61,25 @@ function rankByUtility(k: KnowledgeSnapshot, a: Analysis, config: UtilityConfig,
   const memory = k.choices[choiceKey(a.request.requester, stewards, a.request.type, a.request.options)];
   const verdict = applyHysteresis(k.at, memory, ranked, all, a, config);
   const order = [verdict.chosen, ...ranked.filter((c) => c !== verdict.chosen)];
-  const T = config.loadThreshold;
-  const candidates: CandidateExplanation[] = [
-    ...order.map((c, i) => {
-      const overload = c.tier === 0 ? '' : `; ${c.peak.party} ${c.peak.signal} ${percent(c.peak.value)} is at or over ${percent(T)}`;
-      const tier = `${overload}${c.leavesOut.length === 0 ? '' : `; would leave out ${c.leavesOut.join(', ')}, which the request asked for`}`;
-      return { ...explain(c), rank: i + 1, reason: `${i === 0 ? 'chosen: ' : ''}utility ${c.utility.toFixed(3)}${tier}` };
-    }),
-    ...excluded.map(explainExcluded),
-    ...infeasible,
-  ];
+  const threshold = percent(config.loadThreshold);
+  const candidates: CandidateExplanation[] = order.map((c, i) => {
+    const overload = c.tier === 0 ? '' : `; ${c.peak.party} ${c.peak.signal} ${percent(c.peak.value)} is at or over ${threshold}`;
+    const tier = c.leavesOut.length === 0 ? overload : `${overload}; would leave out ${c.leavesOut.join(', ')}, which the request asked for`;
+    return explain(c, true, `${i === 0 ? 'chosen: ' : ''}utility ${c.utility.toFixed(3)}${tier}`, i + 1);
+  });
+  for (const c of excluded) candidates.push(explainExcluded(c));
+  candidates.push(...infeasible);
   const { chosen } = verdict;
   return {
     candidates,
-    choice: { archetype: chosen.archetype, ...(chosen.ttp === undefined ? {} : { ttp: chosen.ttp }), utility: chosen.utility },
+    choice: chosen.ttp === undefined ? { archetype: chosen.archetype, utility: chosen.utility } : { archetype: chosen.archetype, ttp: chosen.ttp, utility: chosen.utility },
     reason: verdict.reason,
   };
 }
 
-function explain(c: UtilityCandidate): CandidateExplanation {
-  return { archetype: c.archetype, ...(c.ttp === undefined ? {} : { ttp: c.ttp }), feasible: true, objectives: c.objectives, reason: '' };
+/** Plain literals, not spreads: this runs for every candidate of every request. */
+function explain(c: UtilityCandidate, feasible: boolean, reason: string, rank?: number): CandidateExplanation {
+  const { archetype, ttp, objectives } = c;
+  if (rank === undefined) return ttp === undefined ? { archetype, feasible, objectives, reason } : { archetype, ttp, feasible, objectives, reason };
+  return ttp === undefined ? { archetype, feasible, objectives, reason, rank } : { archetype, ttp, feasible, objectives, reason, rank };
 }

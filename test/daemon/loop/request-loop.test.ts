@@ -55,13 +55,13 @@ describe('request loop (xstate request machine over the phases)', () => {
   it('runs monitor → analyze → plan → execute → record and keeps what it learned', async () => {
     const handled = loop.handle(dataRequest());
     const id = await runner.nextDeployment();
-    assert.deepEqual(knowledge.current().inFlight[id]?.parties, ['VU', 'UVA'], 'in flight while its jobs run');
+    assert.deepEqual(knowledge.current().inFlight.get(id)?.parties, ['VU', 'UVA'], 'in flight while its jobs run');
     const reports = runner.running(id).map((j) => fakeReport(j.spec, 'succeeded', { durationMs: 200, cpuSeconds: 0.5 }));
     runner.completeDeployment(id, [], reports);
     const outcome = await handled;
     assert.equal(outcome.kind, 'completed');
     const k = knowledge.current();
-    assert.deepEqual(k.inFlight, {});
+    assert.equal(k.inFlight.size, 0);
     assert.deepEqual(k.choices[choiceKey('analyst@uva.example', ['VU', 'UVA'], 'sqlDataRequest')]?.archetype, 'computeToData');
     assert.equal(k.outcomes[outcomeKey('computeToData', 'VU')]?.cpuSeconds, 0.5);
     assert.deepEqual(counted.seen.requests, ['computeToData:completed']);
@@ -86,7 +86,7 @@ describe('request loop (xstate request machine over the phases)', () => {
     const outcome = await handled;
     assert.deepEqual(outcome.kind === 'cancelled' && outcome.code, 'JOB_CANCELLED');
     assert.deepEqual(runner.jobs.filter((j) => j.deployment === id).map((j) => j.status), ['cancelled', 'cancelled']);
-    assert.deepEqual(knowledge.current().inFlight, {});
+    assert.equal(knowledge.current().inFlight.size, 0);
   });
 
   it('cancels a request in flight by id, with the reason it gives', async () => {
