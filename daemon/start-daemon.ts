@@ -77,7 +77,7 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
   };
   try {
     // First in, so closed last: it hears the outcomes of the requests the shutdown ends.
-    recorder = config.recordFile === undefined ? undefined : TraceRecorder.start(config.recordFile, knowledge, { clock, logger, energyOf });
+    recorder = config.recordFile === undefined ? undefined : TraceRecorder.start(config.recordFile, knowledge, { clock, logger, energyOf, strategy: config.strategy });
     closers.push(() => recorder?.close());
     const inspector = await createDuckDBQueryInspector();
     closers.push(() => inspector.close());

@@ -29,7 +29,8 @@ export function goldenTraceLines(scenario: ScenarioName): string[] {
 
 /**
  * The golden decisions of a trace: one line per request, each strategy's choice and result side
- * by side, so a diff shows where strategies and versions part.
+ * by side, so a diff shows where strategies and versions part. A recorded trace also shows what
+ * the live run chose (`live`), from its outcome events.
  */
 export async function goldenDecisions(traceFile: string): Promise<string> {
   const byStrategy = new Map<string, RequestRecord[]>();
@@ -42,6 +43,7 @@ export async function goldenDecisions(traceFile: string): Promise<string> {
       byStrategy.set(strategy, list);
     },
   });
+  const live = await liveChoices(traceFile);
   const names = [...byStrategy.keys()];
   const first = byStrategy.get(names[0] as string) ?? [];
   return first
@@ -51,7 +53,20 @@ export async function goldenDecisions(traceFile: string): Promise<string> {
         const x = byStrategy.get(name)?.[i] as RequestRecord;
         row[name] = `${x.choice ?? 'denied'} ${x.result}${x.violation === undefined ? '' : ' VIOLATION'}`;
       }
+      const recorded = live.get(r.id);
+      if (recorded !== undefined) row['live'] = recorded;
       return `${JSON.stringify(row)}\n`;
     })
     .join('');
+}
+
+/** What a recorded run chose for each request (`dataThroughTtp@SURF`, or `denied` and the like when nothing ran), as its outcome events say. */
+export async function liveChoices(traceFile: string): Promise<Map<string, string>> {
+  const choices = new Map<string, string>();
+  for await (const event of (await readTraceFile(traceFile)).events()) {
+    if (event.kind !== 'outcome') continue;
+    const choice = event.archetype === null ? event.result : event.ttp === null ? event.archetype : `${event.archetype}@${event.ttp}`;
+    choices.set(event.requestId, choice);
+  }
+  return choices;
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { algorithmNames } from '../../knowledge/catalog.js';
 import { marketplaceSchema } from '../../knowledge/marketplace/marketplace-schema.js';
 import { agreementSchema } from '../../daemon/api/agreements.js';
+import { strategyConfigSchema } from '../../daemon/mape/strategies/index.js';
 
 /**
  * The experiment trace format, version 1 (docs/traces.md): JSON Lines, a header first, then one
@@ -24,6 +25,8 @@ export const traceHeaderSchema = z.strictObject({
   scenario: z.strictObject({ name, seed: z.number().int(), parameters: z.record(z.string(), z.unknown()) }).optional(),
   /** Wall-clock start of a recorded trace (ms since the epoch); informative only. */
   recordedAt: z.number().int().optional(),
+  /** The strategy the recorded run decided with, so a replay can be set beside what happened. */
+  strategy: strategyConfigSchema.optional(),
   /**
    * The length of the trace. A recorded trace may leave it out: a recording is written as it
    * happens, so its length is not known when the header is, and it then lasts until its last event

@@ -2,6 +2,7 @@ import { accessSync, constants, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { RequestObserver } from '../../daemon/loop/request-loop.js';
 import type { RequestOutcome } from '../../daemon/loop/request-outcome.js';
+import type { StrategyConfig } from '../../daemon/mape/strategies/index.js';
 import type { DataRequest } from '../../knowledge/data-request.js';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { KnowledgeEvent } from '../../knowledge/fold.js';
@@ -22,6 +23,8 @@ export interface TraceRecorderDeps {
   readonly logger: Logger;
   /** The daemon's own energy figure of a job, so the trace says what the daemon learnt. */
   readonly energyOf: (report: JobReport) => number;
+  /** The strategy the daemon decides with, written into the header. */
+  readonly strategy?: StrategyConfig;
 }
 
 /**
@@ -111,7 +114,7 @@ export class TraceRecorder implements RequestObserver {
     let writer: TraceWriter;
     try {
       // No durationMs: a recording's length is known only when it ends (docs/designs/005-trace-recording.md).
-      writer = TraceWriter.create(file, { kind: 'trace', version: traceVersion, source: 'recorded', recordedAt: Math.round(startedAt), marketplace: configOf(k.marketplace), dataBytes: { ...k.dataBytes } });
+      writer = TraceWriter.create(file, { kind: 'trace', version: traceVersion, source: 'recorded', recordedAt: Math.round(startedAt), ...(deps.strategy === undefined ? {} : { strategy: deps.strategy }), marketplace: configOf(k.marketplace), dataBytes: { ...k.dataBytes } });
     } catch (error) {
       if (error instanceof DynamosError) throw error;
       rmSync(file, { force: true });

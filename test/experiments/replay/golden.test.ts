@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { replayTrace } from '../../../experiments/replay/replay.js';
 import type { StrategySummary } from '../../../experiments/replay/replay-stats.js';
-import { goldenDecisions, goldenDir, referenceMarketplace } from '../../../experiments/traces/golden-traces.js';
-import { readTraceLines, traceLinesOf } from '../../../experiments/traces/trace-file.js';
+import { goldenDecisions, goldenDir, liveChoices, referenceMarketplace } from '../../../experiments/traces/golden-traces.js';
+import { readTraceFile, readTraceLines, traceLinesOf } from '../../../experiments/traces/trace-file.js';
 import { generateTrace } from '../../../experiments/traces/scenarios.js';
 import type { ScenarioName } from '../../../experiments/traces/scenarios.js';
 
@@ -28,6 +28,27 @@ describe('golden replays (experiments/traces/golden)', function () {
       }
     });
   }
+
+  it('ships a trace recorded from a live run (npm run replay:record)', async () => {
+    const recorded: string[] = [];
+    for (const trace of traces) if ((await readTraceFile(path.join(goldenDir, trace))).header.source === 'recorded') recorded.push(trace);
+    assert.ok(recorded.length >= 1, `no recorded trace among ${traces.join(', ')}`);
+  });
+
+  it('replays the recorded run with the strategy it ran: every live denial and at least 95 % of the live choices come back', async () => {
+    const file = path.join(goldenDir, 'recorded-reference.jsonl');
+    const reader = await readTraceFile(file);
+    assert.ok(reader.header.strategy !== undefined, 'the recording names its strategy');
+    const replayed = new Map<string, string>();
+    await replayTrace(reader, { strategies: [reader.header.strategy], seed: 1, onRecord: (_, r) => replayed.set(r.id, r.choice ?? 'denied') });
+    const live = await liveChoices(file);
+    assert.ok(live.size > 100, `${live.size} requests`);
+    const deniedLive = [...live].filter(([, c]) => c === 'denied').map(([id]) => id);
+    assert.ok(deniedLive.length > 0, 'the live run denied some requests (the machine ran at its load cap)');
+    assert.deepEqual(deniedLive.filter((id) => replayed.get(id) !== 'denied'), [], 'live denials the replay served');
+    const same = [...live].filter(([id, c]) => replayed.get(id) === c).length;
+    assert.ok(same / live.size >= 0.95, `${same} of ${live.size} choices as live`);
+  });
 
   it('decides differently when the trace is mutated: SURF overloaded in the first minute', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'golden-'));

@@ -65,6 +65,7 @@ describe('recording a live run (serve --record) on the embedded default', functi
     const reader = await readTraceFile(file);
     assert.ok(traceHeaderSchema.safeParse(reader.header).success);
     assert.equal(reader.header.source, 'recorded');
+    assert.equal(reader.header.strategy?.name, 'dynamos', 'the header names the strategy the run decided with');
     assert.equal(reader.header.marketplace.name, 'example');
     assert.ok((reader.header.dataBytes['UVA/wageGap'] ?? 0) > 0, 'the data sizes the daemon plans with');
     const events: TraceEvent[] = [];
