@@ -17,8 +17,9 @@ export function figureSpecs(timeline: readonly TimelineBucket[], title: string):
     encoding: {
       x: { field: 'minute', type: 'quantitative', title: 'time (minutes since the trace began)' },
       y: { field, type: 'quantitative', title: axis },
+      // One legend for both channels: colour and dash together tell the lines apart where they overlap.
       color: { field: 'strategy', type: 'nominal', title: 'strategy' },
-      strokeDash: { field: 'strategy', type: 'nominal', legend: null },
+      strokeDash: { field: 'strategy', type: 'nominal', title: 'strategy' },
     },
   });
   return {
@@ -36,7 +37,7 @@ export function figureSpecs(timeline: readonly TimelineBucket[], title: string):
         encoding: {
           x: { field: 'minute', type: 'quantitative', title: 'time (minutes since the trace began)' },
           y: { field: 'share', type: 'quantitative', stack: 'normalize', title: 'share of requests', axis: { format: '%' } },
-          color: { field: 'choice', type: 'nominal', title: 'archetype (@TTP)' },
+          color: { field: 'choice', type: 'nominal', title: 'archetype (@TTP)', legend: { labelLimit: 400 } },
         },
       },
     },

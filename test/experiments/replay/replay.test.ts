@@ -78,7 +78,8 @@ describe('replay', () => {
       for (const svg of files.filter((f) => f.endsWith('.svg'))) {
         const text = readFileSync(path.join(a, svg), 'utf8');
         assert.match(text, /^<svg/);
-        for (const strategy of ['dynamos', 'threshold', 'utility']) assert.ok(text.includes(strategy), `${svg} names ${strategy}`);
+        // As text a reader sees (a legend or facet label), not only in the marks' aria labels.
+        for (const strategy of ['dynamos', 'threshold', 'utility']) assert.ok(text.includes(`>${strategy}</text>`), `${svg} shows ${strategy}`);
       }
       const csv = readFileSync(path.join(a, 'report.csv'), 'utf8').trim().split('\n');
       assert.equal(csv.length, 4);
