@@ -1,4 +1,4 @@
-import type { KnowledgeSnapshot, InFlightRequest, LearnedOutcome, NodeState, SignalReading } from './knowledge-snapshot.js';
+import type { ChoiceMemory, KnowledgeSnapshot, InFlightRequest, LearnedOutcome, NodeState, SignalReading } from './knowledge-snapshot.js';
 import { outcomeKey } from './knowledge-snapshot.js';
 import type { Marketplace } from './marketplace/load-marketplace.js';
 import type { MetricsReading } from './ports/metrics-source.js';
@@ -62,13 +62,12 @@ export function fold(k: KnowledgeSnapshot, event: KnowledgeEvent): KnowledgeSnap
     case 'choiceMade': {
       const previous = k.choices[event.key];
       const same = previous !== undefined && previous.archetype === event.archetype && previous.ttp === event.ttp;
-      const memory = {
-        archetype: event.archetype,
-        ...(event.ttp === undefined ? {} : { ttp: event.ttp }),
-        ...(event.utility === undefined ? {} : { utility: event.utility }),
-        ...(same ? (previous.since === undefined ? {} : { since: previous.since }) : previous === undefined ? {} : { since: event.at }),
-        lastAt: event.at,
-      };
+      const since = same ? previous.since : previous === undefined ? undefined : event.at;
+      // Assigned, not spread in: this runs for every request.
+      const memory: { -readonly [K in keyof ChoiceMemory]: ChoiceMemory[K] } = { archetype: event.archetype, lastAt: event.at };
+      if (event.ttp !== undefined) memory.ttp = event.ttp;
+      if (event.utility !== undefined) memory.utility = event.utility;
+      if (since !== undefined) memory.since = since;
       return { ...k, choices: { ...k.choices, [event.key]: memory } };
     }
     default: {

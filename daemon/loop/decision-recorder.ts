@@ -13,7 +13,7 @@ import type { RequestOutcome } from './request-outcome.js';
 /** The hysteresis key of a request: its requester and the stewards authorised for it. */
 export function choiceKeyOf(outcome: Pick<RequestOutcome, 'request' | 'analysis'>): string {
   const { request } = outcome;
-  return choiceKey(request.requester, outcome.analysis?.authorised.map((g) => g.steward) ?? request.providers, request.type, request.options);
+  return outcome.analysis?.choiceKey ?? choiceKey(request.requester, request.providers, request.type, request.options);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { DataRequest } from '../../knowledge/data-request.js';
 import type { KnowledgeSnapshot } from '../../knowledge/knowledge-snapshot.js';
-import { isOnline } from '../../knowledge/knowledge-snapshot.js';
+import { choiceKey, isOnline } from '../../knowledge/knowledge-snapshot.js';
 import { buildChains, requestedButLeftOut } from './chain.js';
 import type { Denial, ProviderGrant } from './policy.js';
 import { checkProvider, isDenial } from './policy.js';
@@ -26,6 +26,8 @@ export interface Analysis {
   readonly authorised: readonly ProviderGrant[];
   readonly denied: readonly Denial[];
   readonly archetypes: readonly ArchetypeOption[];
+  /** The hysteresis key of the request: its requester, the authorised stewards and what it asks (`choiceKey`). */
+  readonly choiceKey: string;
 }
 
 /**
@@ -75,5 +77,5 @@ export function analyze(k: KnowledgeSnapshot, req: DataRequest): Analysis {
     return option(true, `allowed by ${stewards.join(', ')}`, ttps);
   });
 
-  return { request: req, policyRevision: m.revision, authorised, denied, archetypes };
+  return { request: req, policyRevision: m.revision, authorised, denied, archetypes, choiceKey: choiceKey(req.requester, stewards, req.type, req.options) };
 }

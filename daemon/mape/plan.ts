@@ -28,17 +28,27 @@ export type Plan =
       readonly explanation: DecisionExplanation;
     };
 
+export interface PlanOptions {
+  /**
+   * Put every candidate into words (`explanation.candidates`). The replay turns it off: it reads
+   * only the choice, and the decision is the same either way (tested).
+   * @default true
+   */
+  readonly explain?: boolean;
+}
+
 /**
  * Plan (MAPE-K): the strategy ranks the feasible archetypes; the choice becomes one job per party
  * with its chain, its tables and its wiring. Pure.
  */
-export function plan(k: KnowledgeSnapshot, a: Analysis, strategy: Strategy): Plan {
+export function plan(k: KnowledgeSnapshot, a: Analysis, strategy: Strategy, options: PlanOptions = {}): Plan {
   const m = k.marketplace;
   const ranking = strategy.rank(k, a);
+  const candidates = options.explain === false ? [] : ranking.explainCandidates();
   const explain = (reason: string, chains: readonly PartyChain[] = []): DecisionExplanation => ({
     strategy: strategy.name,
     policyRevision: a.policyRevision,
-    candidates: ranking.candidates,
+    candidates,
     choice: ranking.choice,
     reason,
     chains: chains.map(({ party, role, services, notes }) => ({ party, role, services, notes })),
@@ -148,8 +158,12 @@ function readStewardData(m: Marketplace, grant: ProviderGrant): StewardData {
  * 63 characters is cut and ends in a hash of request id and party, so it stays unique per request
  * and party (cutting alone gave every party of a long request id the same name).
  */
+const dnsLabel = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
 export function jobName(requestId: string, party: string): string {
-  const name = `${requestId}-${party}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  const raw = `${requestId}-${party}`.toLowerCase();
+  // Most names are labels already (request ids are generated): one test instead of two rewrites.
+  const name = dnsLabel.test(raw) ? raw : raw.replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
   if (name.length <= 63) return name;
   const digest = createHash('sha256').update(JSON.stringify([requestId, party])).digest('hex').slice(0, 8);
   return `${name.slice(0, 54).replace(/-+$/, '')}-${digest}`;

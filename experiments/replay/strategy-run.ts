@@ -121,7 +121,8 @@ export class StrategyRun {
   request(request: DataRequest, at: number): void {
     const k = this.knowledge.at(at);
     const analysis = analyze(k, request);
-    const decided = plan(k, analysis, this.strategy);
+    // The same plan, without putting candidates into words: the replay reads only the choice.
+    const decided = plan(k, analysis, this.strategy, { explain: false });
     const key = choiceKeyOf({ request, analysis });
     const seq = this.arrivals++;
     if (decided.kind === 'deny') {

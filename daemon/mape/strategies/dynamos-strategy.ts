@@ -1,6 +1,7 @@
 import type { CandidateExplanation } from '../../../knowledge/decision.js';
 import type { ArchetypeOption } from '../analyze.js';
 import type { Ranking, Strategy } from './strategy.js';
+import { rankingOf } from './strategy.js';
 
 /**
  * The original DYNAMOS rules (orchestrator `chooseArchetype`), made deterministic:
@@ -15,7 +16,7 @@ export const dynamosStrategy: Strategy = {
     const feasible = a.archetypes.filter((o) => o.feasible);
     if (feasible.length === 0) {
       const why = a.archetypes.map((o) => `${o.archetype}: ${o.reason}`).join('; ');
-      return { candidates: a.archetypes.map((o) => explain(o, a.archetypes)), choice: null, reason: `no archetype is feasible (${why})` };
+      return rankingOf(null, `no archetype is feasible (${why})`, () => a.archetypes.map((o) => explain(o, a.archetypes)));
     }
     const byName = (name: string) => feasible.find((o) => o.archetype === name);
     const aggregate = a.request.options['aggregate'] === true;
@@ -36,14 +37,16 @@ export const dynamosStrategy: Strategy = {
     const others = feasible.filter((o) => o !== chosen).sort((x, y) => x.weight - y.weight);
     const ranked = [chosen, ...others];
     const ttp = chosen.ttps[0];
-    const candidates = a.archetypes.map((o) => {
-      const rank = ranked.indexOf(o) + 1;
-      if (rank === 0) return explain(o, a.archetypes);
-      return explain(o, a.archetypes, rank, rank === 1 ? `chosen by ${rule}` : `feasible, but ${chosen.archetype} was chosen by ${rule}`);
-    });
-    candidates.sort((x, y) => (x.rank ?? Infinity) - (y.rank ?? Infinity));
     const at = ttp === undefined ? '' : ` at ${ttp} (first trusted third party all providers allow)`;
-    return { candidates, choice: ttp === undefined ? { archetype: chosen.archetype } : { archetype: chosen.archetype, ttp }, reason: `${chosen.archetype}${at}: ${rule}` };
+    const choice = ttp === undefined ? { archetype: chosen.archetype } : { archetype: chosen.archetype, ttp };
+    return rankingOf(choice, `${chosen.archetype}${at}: ${rule}`, () => {
+      const candidates = a.archetypes.map((o) => {
+        const rank = ranked.indexOf(o) + 1;
+        if (rank === 0) return explain(o, a.archetypes);
+        return explain(o, a.archetypes, rank, rank === 1 ? `chosen by ${rule}` : `feasible, but ${chosen.archetype} was chosen by ${rule}`);
+      });
+      return candidates.sort((x, y) => (x.rank ?? Infinity) - (y.rank ?? Infinity));
+    });
   },
 };
 

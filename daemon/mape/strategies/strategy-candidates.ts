@@ -1,6 +1,7 @@
 import type { ObjectiveScore } from '../../../knowledge/decision.js';
 import type { Analysis, ArchetypeOption } from '../analyze.js';
 import type { Ranking } from './strategy.js';
+import { rankingOf } from './strategy.js';
 import { dynamosStrategy } from './dynamos-strategy.js';
 import type { KnowledgeSnapshot } from '../../../knowledge/knowledge-snapshot.js';
 
@@ -40,15 +41,28 @@ export function samePair(x: { archetype: string; ttp?: string | undefined }, y: 
  * 1, the heaviest 0, linear between (all 1 when every weight is equal).
  */
 export function policyPreference(option: ArchetypeOption, all: readonly ArchetypeOption[]): ObjectiveScore {
-  const weights = all.map((o) => o.weight);
-  const min = Math.min(...weights);
-  const max = Math.max(...weights);
-  const score = max === min ? 1 : 1 - (option.weight - min) / (max - min);
-  return { objective: 'policyPreference', score, reason: `weight ${option.weight} (lower is preferred; ${min}–${max} here)` };
+  const [min, max] = weightRange(all);
+  return { objective: 'policyPreference', score: policyPreferenceScore(option, all), reason: `weight ${option.weight} (lower is preferred; ${min}–${max} here)` };
+}
+
+/** The score of `policyPreference` alone. */
+export function policyPreferenceScore(option: ArchetypeOption, all: readonly ArchetypeOption[]): number {
+  const [min, max] = weightRange(all);
+  return max === min ? 1 : 1 - (option.weight - min) / (max - min);
+}
+
+function weightRange(all: readonly ArchetypeOption[]): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const o of all) {
+    min = Math.min(min, o.weight);
+    max = Math.max(max, o.weight);
+  }
+  return [min, max];
 }
 
 /** The dynamos strategy's ranking, its reason prefixed with why a load-aware strategy could not decide. */
 export function dynamosFallback(k: KnowledgeSnapshot, a: Analysis, why: string): Ranking {
   const ranking = dynamosStrategy.rank(k, a);
-  return { ...ranking, reason: `${why} (${ranking.reason})` };
+  return rankingOf(ranking.choice, `${why} (${ranking.reason})`, ranking.explainCandidates, ranking.retryable);
 }

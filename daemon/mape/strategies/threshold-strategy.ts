@@ -8,6 +8,7 @@ import { dynamosStrategy } from './dynamos-strategy.js';
 import type { CandidatePair } from './strategy-candidates.js';
 import { describePair, dynamosFallback, feasiblePairs } from './strategy-candidates.js';
 import type { Ranking, Strategy } from './strategy.js';
+import { rankingOf } from './strategy.js';
 
 export const thresholdConfigSchema = z.strictObject({
   /**
@@ -118,28 +119,31 @@ function ranked(k: KnowledgeSnapshot, a: Analysis, pairs: readonly CandidatePair
     .sort((x, y) => Number(y.under) - Number(x.under) || x.p.option.weight - y.p.option.weight || x.p.order - y.p.order)
     .map(({ p }) => p);
   const choice = chosen.ttp === undefined ? { archetype: chosen.option.archetype } : { archetype: chosen.option.archetype, ttp: chosen.ttp };
-  const stewardLoad = loadScore('stewardLoad', k, stewards, T);
-  const noTtp: ObjectiveScore = { objective: 'ttpLoad', score: 1, reason: 'no third party is used' };
-  const ttpLoads = new Map<string, ObjectiveScore>();
-  const objectivesOf = (ttp: string | undefined): ObjectiveScore[] => {
-    if (ttp === undefined) return [stewardLoad, noTtp];
-    let ttpLoad = ttpLoads.get(ttp);
-    if (ttpLoad === undefined) ttpLoads.set(ttp, (ttpLoad = loadScore('ttpLoad', k, [ttp], T)));
-    return [stewardLoad, ttpLoad];
-  };
-  const notChosen = `feasible, but ${describePair(choice)} was chosen`;
-  const candidates: CandidateExplanation[] = [chosen, ...others].map((p, i) => {
-    const { archetype } = p.option;
-    const why = i === 0 ? `chosen: ${reason}` : notChosen;
-    const objectives = objectivesOf(p.ttp);
-    return p.ttp === undefined ? { archetype, feasible: true, rank: i + 1, objectives, reason: why } : { archetype, ttp: p.ttp, feasible: true, rank: i + 1, objectives, reason: why };
+  return rankingOf(choice, reason, () => {
+    const stewardLoad = loadScore('stewardLoad', k, stewards, T);
+    const noTtp: ObjectiveScore = { objective: 'ttpLoad', score: 1, reason: 'no third party is used' };
+    const ttpLoads = new Map<string, ObjectiveScore>();
+    const objectivesOf = (ttp: string | undefined): ObjectiveScore[] => {
+      if (ttp === undefined) return [stewardLoad, noTtp];
+      let ttpLoad = ttpLoads.get(ttp);
+      if (ttpLoad === undefined) ttpLoads.set(ttp, (ttpLoad = loadScore('ttpLoad', k, [ttp], T)));
+      return [stewardLoad, ttpLoad];
+    };
+    const notChosen = `feasible, but ${describePair(choice)} was chosen`;
+    const candidates: CandidateExplanation[] = [chosen, ...others].map((p, i) => {
+      const { archetype } = p.option;
+      const why = i === 0 ? `chosen: ${reason}` : notChosen;
+      const objectives = objectivesOf(p.ttp);
+      return p.ttp === undefined ? { archetype, feasible: true, rank: i + 1, objectives, reason: why } : { archetype, ttp: p.ttp, feasible: true, rank: i + 1, objectives, reason: why };
+    });
+    for (const o of a.archetypes) {
+      if (!o.feasible) candidates.push({ archetype: o.archetype, feasible: false, objectives: objectivesOf(undefined), reason: o.reason });
+    }
+    return candidates;
   });
-  for (const o of a.archetypes) {
-    if (!o.feasible) candidates.push({ archetype: o.archetype, feasible: false, objectives: objectivesOf(undefined), reason: o.reason });
-  }
-  return { candidates, choice, reason };
 }
 
+/** `stewardLoad` and `ttpLoad` scores: 1 − the highest CPU or memory load, with the readings named. */
 function loadScore(objective: string, k: KnowledgeSnapshot, parties: readonly string[], T: number): ObjectiveScore {
   const { loads, problems } = readLoads(k, parties);
   if (problems.length > 0) return { objective, score: 0, reason: `unknown: ${problems.map(describeProblem).join(', ')}` };

@@ -5,7 +5,7 @@ import type { Analysis } from '../analyze.js';
 import type { PartyLoad } from './party-load.js';
 import { peakOf, percent } from './party-load.js';
 import type { CandidatePair } from './strategy-candidates.js';
-import { policyPreference } from './strategy-candidates.js';
+import { policyPreference, policyPreferenceScore } from './strategy-candidates.js';
 import type { ObjectiveWeights, UtilityConfig } from './utility-config.js';
 
 /** One (archetype, TTP) pair, its hard constraints checked and its objectives scored. */
@@ -21,7 +21,8 @@ export interface UtilityCandidate extends CandidatePair {
   readonly tier: 0 | 1;
   /** Services the request asked for (by option) that this candidate would leave out. */
   readonly leavesOut: readonly string[];
-  readonly objectives: readonly ObjectiveScore[];
+  /** The four objectives with their scores and reasons, built when an explanation is read (`explainedLater`). */
+  readonly objectives: () => readonly ObjectiveScore[];
   /** Σ weight × score, weights normalised to sum 1; in [0, 1]. */
   readonly utility: number;
 }
@@ -71,7 +72,8 @@ const powersOfTen = Array.from({ length: 21 }, (_, i) => 10 ** i);
 
 interface Prediction {
   readonly value: number;
-  readonly reason: string;
+  /** How it was predicted, in words: built only when an explanation is read. */
+  readonly reason: () => string;
 }
 
 /** The authorised stewards and the MB of data each holds for the request, in authorisation order. */
@@ -86,7 +88,7 @@ interface StewardWork {
  * dynamos rules otherwise). Latency and energy scores are the best prediction among the pairs
  * that pass the hard constraints divided by this pair's (at most 1).
  * Runs for every request the utility strategy decides (and every one replayed): loops and plain
- * literals, and each reason built once.
+ * literals, and reasons only put into words when read.
  */
 export function evaluateCandidates(
   k: KnowledgeSnapshot,
@@ -126,22 +128,19 @@ export function evaluateCandidates(
     bestEnergy = Math.min(bestEnergy, r.energy.value);
   }
   const ratio = (best: number, x: number) => (x <= 0 ? 1 : Math.min(1, best / x));
-  const bestLatencyText = `; best ${num(bestLatency)} ms`;
-  const bestEnergyText = `; best ${num(bestEnergy)} J`;
-  const limits = `(threshold ${percent(T)}, cap ${percent(C)})`;
 
   return raw.map(({ pair, parties, peak, excluded, latency, energy }): UtilityCandidate => {
     const l = ratio(bestLatency, latency.value);
     const e = ratio(bestEnergy, energy.value);
     const h = headroomScore(peak.value, T, C);
-    const preference = policyPreference(pair.option, a.archetypes);
-    const objectives: ObjectiveScore[] = [
-      { objective: 'latency', score: l, reason: latency.reason + bestLatencyText },
-      { objective: 'energy', score: e, reason: energy.reason + bestEnergyText },
-      { objective: 'loadHeadroom', score: h, reason: `highest load ${peak.party} ${peak.signal} ${percent(peak.value)} ${limits}` },
-      preference,
+    const p = policyPreferenceScore(pair.option, a.archetypes);
+    const utility = weights.latency * l + weights.energy * e + weights.loadHeadroom * h + weights.policyPreference * p;
+    const objectives = (): ObjectiveScore[] => [
+      { objective: 'latency', score: l, reason: `${latency.reason()}; best ${num(bestLatency)} ms` },
+      { objective: 'energy', score: e, reason: `${energy.reason()}; best ${num(bestEnergy)} J` },
+      { objective: 'loadHeadroom', score: h, reason: `highest load ${peak.party} ${peak.signal} ${percent(peak.value)} (threshold ${percent(T)}, cap ${percent(C)})` },
+      policyPreference(pair.option, a.archetypes),
     ];
-    const utility = weights.latency * l + weights.energy * e + weights.loadHeadroom * h + weights.policyPreference * preference.score;
     const { option, ttp, order } = pair; // named, not spread
     return { option, ttp, order, archetype: option.archetype, parties, excluded, peak, tier: peak.value < T ? 0 : 1, leavesOut: option.leavesOut, objectives, utility };
   });
@@ -188,11 +187,13 @@ function predictLatency(k: KnowledgeSnapshot, pair: CandidatePair, work: Steward
     const ms = msPerMBOf(party, stewardPrior) * (work.mb[i] as number) * slowdown(loadOf(party).cpu);
     if (ms > slowestMs) [slowest, slowestMs] = [i, ms];
   });
-  const slowestReason = describe(work.stewards[slowest] as string, work.mb[slowest] as number, stewardPrior);
-  if (pair.ttp === undefined) return { value: slowestMs, reason: `predicted ${num(slowestMs)} ms: slowest steward ${slowestReason}` };
+  const slowestParty = work.stewards[slowest] as string;
+  const slowestMB = work.mb[slowest] as number;
+  if (pair.ttp === undefined) return { value: slowestMs, reason: () => `predicted ${num(slowestMs)} ms: slowest steward ${describe(slowestParty, slowestMB, stewardPrior)}` };
+  const ttp = pair.ttp;
   const ttpPrior = config.priors.computeAtTtp.ttpMsPerMB;
-  const value = slowestMs + msPerMBOf(pair.ttp, ttpPrior) * work.totalMB * slowdown(loadOf(pair.ttp).cpu);
-  return { value, reason: `predicted ${num(value)} ms: slowest steward ${slowestReason} + ${describe(pair.ttp, work.totalMB, ttpPrior)}` };
+  const value = slowestMs + msPerMBOf(ttp, ttpPrior) * work.totalMB * slowdown(loadOf(ttp).cpu);
+  return { value, reason: () => `predicted ${num(value)} ms: slowest steward ${describe(slowestParty, slowestMB, stewardPrior)} + ${describe(ttp, work.totalMB, ttpPrior)}` };
 }
 
 /**
@@ -203,23 +204,28 @@ function predictEnergy(k: KnowledgeSnapshot, pair: CandidatePair, work: StewardW
   const archetype = pair.option.archetype;
   const { wattsPerCpu } = config.priors;
   const stewardPrior = pair.ttp === undefined ? config.priors.computeAtStewards.stewardCpuSecondsPerMB : config.priors.computeAtTtp.stewardCpuSecondsPerMB;
-  let value = 0;
-  const reasons: string[] = [];
-  const part = (party: string, megabytes: number, prior: number) => {
+  const ttpPrior = config.priors.computeAtTtp.ttpCpuSecondsPerMB;
+  // A party's learned joules per MB, else its learned joules a job, else the prior CPU-seconds.
+  const joulesOf = (party: string, megabytes: number, prior: number) => {
     const taught = learned(k, archetype, party);
-    if (taught?.joulesPerMB !== undefined) {
-      value += taught.joulesPerMB * megabytes;
-      reasons.push(`${party} ${num(taught.joulesPerMB)} J/MB (learned, ${taught.jobs} jobs) × ${num(megabytes)} MB`);
-    } else if (taught !== undefined) {
-      value += taught.energyJoules;
-      reasons.push(`${party} ${num(taught.energyJoules)} J a job (learned, ${taught.jobs} jobs; data size unknown)`);
-    } else {
-      const joules = prior * megabytes * wattsPerCpu;
-      value += joules;
-      reasons.push(`${party} ${num(joules)} J (prior ${num(prior)} CPU-s/MB × ${num(megabytes)} MB × ${num(wattsPerCpu)} W)`);
-    }
+    if (taught?.joulesPerMB !== undefined) return taught.joulesPerMB * megabytes;
+    if (taught !== undefined) return taught.energyJoules;
+    return prior * megabytes * wattsPerCpu;
   };
-  work.stewards.forEach((party, i) => part(party, work.mb[i] as number, stewardPrior));
-  if (pair.ttp !== undefined) part(pair.ttp, work.totalMB, config.priors.computeAtTtp.ttpCpuSecondsPerMB);
-  return { value, reason: `predicted ${num(value)} J: ${reasons.join(', ')}` };
+  const describe = (party: string, megabytes: number, prior: number) => {
+    const taught = learned(k, archetype, party);
+    if (taught?.joulesPerMB !== undefined) return `${party} ${num(taught.joulesPerMB)} J/MB (learned, ${taught.jobs} jobs) × ${num(megabytes)} MB`;
+    if (taught !== undefined) return `${party} ${num(taught.energyJoules)} J a job (learned, ${taught.jobs} jobs; data size unknown)`;
+    return `${party} ${num(prior * megabytes * wattsPerCpu)} J (prior ${num(prior)} CPU-s/MB × ${num(megabytes)} MB × ${num(wattsPerCpu)} W)`;
+  };
+  let value = 0;
+  work.stewards.forEach((party, i) => (value += joulesOf(party, work.mb[i] as number, stewardPrior)));
+  const { ttp } = pair;
+  if (ttp !== undefined) value += joulesOf(ttp, work.totalMB, ttpPrior);
+  const reason = () => {
+    const parts = work.stewards.map((party, i) => describe(party, work.mb[i] as number, stewardPrior));
+    if (ttp !== undefined) parts.push(describe(ttp, work.totalMB, ttpPrior));
+    return `predicted ${num(value)} J: ${parts.join(', ')}`;
+  };
+  return { value, reason };
 }

@@ -117,20 +117,20 @@ describe('dynamos strategy: the explanation', () => {
   it('ranks every feasible candidate, chosen first, and says why the others lost', () => {
     const ranking = rank([], { providers: two, options: { aggregate: true } });
     assert.deepEqual(
-      ranking.candidates.map(({ archetype, ttp, feasible, rank }) => ({ archetype, ttp, feasible, rank })),
+      ranking.explainCandidates().map(({ archetype, ttp, feasible, rank }) => ({ archetype, ttp, feasible, rank })),
       [
         { archetype: 'dataThroughTtp', ttp: 'SURF', feasible: true, rank: 1 },
         { archetype: 'computeToData', ttp: undefined, feasible: true, rank: 2 },
       ],
     );
-    assert.match(ranking.candidates[0]?.reason ?? '', /^chosen by rule 1/);
-    assert.match(ranking.candidates[1]?.reason ?? '', /^feasible, but dataThroughTtp was chosen by rule 1/);
+    assert.match(ranking.explainCandidates()[0]?.reason ?? '', /^chosen by rule 1/);
+    assert.match(ranking.explainCandidates()[1]?.reason ?? '', /^feasible, but dataThroughTtp was chosen by rule 1/);
   });
 
   it('lists infeasible candidates last, unranked, with the analysis reason', () => {
     const ranking = rank([noThroughTtp('VU')], { providers: two });
-    const last = ranking.candidates.at(-1);
-    assert.equal(ranking.candidates.length, 2);
+    const last = ranking.explainCandidates().at(-1);
+    assert.equal(ranking.explainCandidates().length, 2);
     assert.deepEqual({ archetype: last?.archetype, feasible: last?.feasible, rank: last?.rank, reason: last?.reason }, {
       archetype: 'dataThroughTtp',
       feasible: false,
@@ -141,7 +141,7 @@ describe('dynamos strategy: the explanation', () => {
 
   it('scores policy preference by weight: the lightest archetype 1, the heaviest 0', () => {
     const ranking = rank([], { providers: two });
-    const score = (a: string) => ranking.candidates.find((c) => c.archetype === a)?.objectives[0]?.score;
+    const score = (a: string) => ranking.explainCandidates().find((c) => c.archetype === a)?.objectives[0]?.score;
     assert.deepEqual([score('computeToData'), score('dataThroughTtp')], [1, 0]);
   });
 });

@@ -62,7 +62,7 @@ describe('plan: denials', () => {
 });
 
 describe('plan: a strategy cannot overrule policy', () => {
-  const rogue = (choice: StrategyChoice): Strategy => ({ name: 'rogue', rank: () => ({ candidates: [], choice, reason: 'rogue choice' }) });
+  const rogue = (choice: StrategyChoice): Strategy => ({ name: 'rogue', rank: () => ({ explainCandidates: () => [], choice, reason: 'rogue choice' }) });
   const rows: readonly { rule: string; choice: StrategyChoice; given?: ConfigEdit }[] = [
     {
       rule: 'an archetype a steward refuses',

@@ -3,6 +3,7 @@ import { describe, it } from 'mocha';
 import { seededRandom } from '../../../experiments/seeded-random.js';
 import type { Analysis } from '../../../daemon/mape/analyze.js';
 import { analyze } from '../../../daemon/mape/analyze.js';
+import type { Plan } from '../../../daemon/mape/plan.js';
 import { plan } from '../../../daemon/mape/plan.js';
 import { createStrategy, strategyConfigSchema } from '../../../daemon/mape/strategies/index.js';
 import type { Ranking, Strategy } from '../../../daemon/mape/strategies/strategy.js';
@@ -67,7 +68,7 @@ function assertAllowed(k: KnowledgeSnapshot, a: Analysis, r: Ranking, at: string
   assert.ok(option !== undefined, `${at}: chose ${archetype}, which is not feasible`);
   if (option.computeAt === 'dataProvider') assert.equal(ttp, undefined, `${at}: a TTP for ${archetype}`);
   else assert.ok(ttp !== undefined && option.ttps.includes(ttp) && isOnline(k, ttp), `${at}: ${archetype} at ${ttp}, allowed: ${option.ttps.join(', ')}`);
-  assert.deepEqual([r.candidates[0]?.archetype, r.candidates[0]?.ttp, r.candidates[0]?.rank], [archetype, ttp, 1], `${at}: the choice ranks first`);
+  assert.deepEqual([r.explainCandidates()[0]?.archetype, r.explainCandidates()[0]?.ttp, r.explainCandidates()[0]?.rank], [archetype, ttp, 1], `${at}: the choice ranks first`);
 }
 
 /** Every feasible candidate is in the explanation once, ranked 1..n, or excluded by a hard constraint with the reason. */
@@ -75,11 +76,19 @@ function assertEveryCandidateRanked(a: Analysis, r: Ranking, at: string): void {
   const fellBack = /fell back to the dynamos rules/.test(r.reason);
   const feasible = a.archetypes.filter((o) => o.feasible);
   const expected = fellBack ? feasible.map((o) => `${o.archetype} ${o.ttps[0] ?? ''}`) : feasible.flatMap((o) => (o.computeAt === 'dataProvider' ? [`${o.archetype} `] : o.ttps.map((t) => `${o.archetype} ${t}`)));
-  const listed = r.candidates.filter((c) => c.rank !== undefined || c.reason.startsWith('excluded: ')).map((c) => `${c.archetype} ${c.ttp ?? ''}`);
+  const listed = r.explainCandidates().filter((c) => c.rank !== undefined || c.reason.startsWith('excluded: ')).map((c) => `${c.archetype} ${c.ttp ?? ''}`);
   assert.deepEqual([...listed].sort(), [...expected].sort(), `${at}: candidates`);
-  const ranks = r.candidates.flatMap((c) => (c.rank === undefined ? [] : [c.rank]));
+  const ranks = r.explainCandidates().flatMap((c) => (c.rank === undefined ? [] : [c.rank]));
   assert.deepEqual(ranks, ranks.map((_, i) => i + 1), `${at}: ranks`);
   if (r.choice === null && feasible.length > 0) assert.match(r.reason, /every candidate breaks a hard constraint/, at);
+}
+
+const dynamos = createStrategy({ name: 'dynamos' });
+
+/** The replay plans with `explain: false`: the decision must not change, only the candidates go unworded. */
+function assertSameWithoutWords(k: KnowledgeSnapshot, a: Analysis, s: Strategy, worded: Plan, at: string): void {
+  const quiet = plan(k, a, s, { explain: false });
+  assert.deepEqual(quiet, { ...worded, explanation: { ...worded.explanation, candidates: [] } }, `${at}: planning without words decides the same`);
 }
 
 describe('strategies: properties over random marketplaces, knowledge and requests', () => {
@@ -90,17 +99,19 @@ describe('strategies: properties over random marketplaces, knowledge and request
       const unremembered = randomKnowledge(snapshotOf(marketplaceFrom(config), now), seed);
       const a = analyze(unremembered, request);
       const k = randomMemory(unremembered, a, seed);
+      assertSameWithoutWords(k, a, dynamos, plan(k, a, dynamos), `seed ${seed}, dynamos`);
       for (const s of strategies) {
         const at = `seed ${seed}, ${s.name}`;
         const r = s.rank(k, a);
         assertAllowed(k, a, r, at);
         assertEveryCandidateRanked(a, r, at);
         const p = plan(k, a, s);
+        assertSameWithoutWords(k, a, s, p, at);
         assert.ok(p.kind === 'deploy' || !/which policy or feasibility rules out/.test(p.message), `${at}: ${p.kind === 'deny' ? p.message : ''}`);
         if (r.choice !== null) seen.decided++;
         if (r.choice?.ttp !== undefined) seen.throughTtp++;
         if (/fell back/.test(r.reason)) seen.fellBack++;
-        if (r.candidates.some((c) => c.reason.startsWith('excluded: '))) seen.excluded++;
+        if (r.explainCandidates().some((c) => c.reason.startsWith('excluded: '))) seen.excluded++;
         if (r.reason.startsWith('kept ')) seen.kept++;
       }
     }

@@ -158,27 +158,27 @@ describe('threshold strategy: the explanation', () => {
   it('explains every candidate with stewardLoad and ttpLoad, the choice first', () => {
     const ranking = rank({ ...calm, VU: load(0.85), SURF: load(0.4), otherCompany: load(0.2) }, {}, bothTtps);
     assert.deepEqual(
-      ranking.candidates.map((c) => [c.archetype, c.ttp, c.rank, c.objectives.map((o) => [o.objective, Number(o.score.toFixed(2))])]),
+      ranking.explainCandidates().map((c) => [c.archetype, c.ttp, c.rank, c.objectives.map((o) => [o.objective, Number(o.score.toFixed(2))])]),
       [
         ['dataThroughTtp', 'SURF', 1, [['stewardLoad', 0.15], ['ttpLoad', 0.6]]],
         ['computeToData', undefined, 2, [['stewardLoad', 0.15], ['ttpLoad', 1]]],
         ['dataThroughTtp', 'otherCompany', 3, [['stewardLoad', 0.15], ['ttpLoad', 0.8]]],
       ],
     );
-    const surf = ranking.candidates[0];
+    const surf = ranking.explainCandidates()[0];
     assert.match(surf?.objectives[0]?.reason ?? '', /VU cpu 85 %, memory 10 %; UVA cpu 20 %, memory 10 %: highest VU cpu 85 %, at or over 80 %/);
     assert.match(surf?.objectives[1]?.reason ?? '', /^SURF cpu 40 %, memory 10 %: highest SURF cpu 40 %, under 80 %$/);
-    assert.match(ranking.candidates[1]?.reason ?? '', /^feasible, but dataThroughTtp at SURF was chosen$/);
+    assert.match(ranking.explainCandidates()[1]?.reason ?? '', /^feasible, but dataThroughTtp at SURF was chosen$/);
   });
 
   it('lists an infeasible archetype last, unranked, with the analysis reason', () => {
     const ranking = rank(calm, {}, [relation('VU', { allowedArchetypes: ['computeToData'] })]);
-    assert.deepEqual(ranking.candidates.map((c) => [c.archetype, c.feasible, c.rank, c.reason]).at(-1), ['dataThroughTtp', false, undefined, 'not allowed by VU']);
+    assert.deepEqual(ranking.explainCandidates().map((c) => [c.archetype, c.feasible, c.rank, c.reason]).at(-1), ['dataThroughTtp', false, undefined, 'not allowed by VU']);
   });
 
   it('says which TTP reading it could not see when a candidate’s TTP was never read', () => {
     const ranking = rank({ VU: load(0.3), UVA: load(0.2) });
-    const ttpLoad = ranking.candidates.find((c) => c.ttp === 'SURF')?.objectives.find((o) => o.objective === 'ttpLoad');
+    const ttpLoad = ranking.explainCandidates().find((c) => c.ttp === 'SURF')?.objectives.find((o) => o.objective === 'ttpLoad');
     assert.deepEqual(ttpLoad, { objective: 'ttpLoad', score: 0, reason: 'unknown: SURF cpu never read, SURF memory never read' });
   });
 });

@@ -30,7 +30,7 @@ function decide(s: Strategy, k: KnowledgeSnapshot, request: Partial<DataRequest>
   return s.rank(k, analyze(k, dataRequest(request)));
 }
 const given = (edits: readonly ConfigEdit[], events: readonly KnowledgeEvent[]) => foldAll(givenSnapshot(...edits), events);
-const candidate = (r: Ranking, archetype: string, ttp?: string) => r.candidates.find((c) => c.archetype === archetype && c.ttp === ttp);
+const candidate = (r: Ranking, archetype: string, ttp?: string) => r.explainCandidates().find((c) => c.archetype === archetype && c.ttp === ttp);
 const score = (r: Ranking, objective: string, archetype: string, ttp?: string) => candidate(r, archetype, ttp)?.objectives.find((o) => o.objective === objective);
 const close = (actual: number | undefined, expected: number, what: string) => assert.ok(actual !== undefined && Math.abs(actual - expected) < 1e-9, `${what}: ${actual} ≠ ${expected}`);
 
@@ -229,7 +229,7 @@ describe('utility strategy: hysteresis', () => {
       const r = decide(headroomOnly, k);
       assert.equal(r.choice?.ttp, row.ttp);
       assert.match(r.reason, row.because);
-      assert.equal(r.candidates[0]?.ttp, row.ttp, 'the kept choice ranks first');
+      assert.equal(r.explainCandidates()[0]?.ttp, row.ttp, 'the kept choice ranks first');
     });
   }
 });
@@ -335,14 +335,14 @@ describe('utility strategy: the explanation', () => {
     const k = given(bothTtps, [loadsRead(now, { VU: load(0.2), UVA: load(0.2), SURF: load(0.5), otherCompany: load(0.97) })]);
     const r = decide(utility, k);
     assert.deepEqual(
-      r.candidates.map((c) => [c.archetype, c.ttp, c.feasible, c.rank]),
+      r.explainCandidates().map((c) => [c.archetype, c.ttp, c.feasible, c.rank]),
       [
         ['computeToData', undefined, true, 1],
         ['dataThroughTtp', 'SURF', true, 2],
         ['dataThroughTtp', 'otherCompany', false, undefined],
       ],
     );
-    for (const c of r.candidates) {
+    for (const c of r.explainCandidates()) {
       assert.deepEqual(c.objectives.map((o) => o.objective), ['latency', 'energy', 'loadHeadroom', 'policyPreference'], `${c.archetype} ${c.ttp}`);
       for (const o of c.objectives) assert.ok(o.score >= 0 && o.score <= 1 && o.reason.length > 0, `${c.archetype} ${c.ttp} ${o.objective}: ${o.score}`);
     }
