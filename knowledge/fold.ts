@@ -1,5 +1,5 @@
 import type { ChoiceMemory, KnowledgeSnapshot, InFlightRequest, LearnedOutcome, NodeState, SignalReading } from './knowledge-snapshot.js';
-import { outcomeKey } from './knowledge-snapshot.js';
+import { outcomeKey, snapshotWith } from './knowledge-snapshot.js';
 import type { Marketplace } from './marketplace/load-marketplace.js';
 import type { MetricsReading } from './ports/metrics-source.js';
 
@@ -39,23 +39,25 @@ export type KnowledgeEvent =
 export function fold(k: KnowledgeSnapshot, event: KnowledgeEvent): KnowledgeSnapshot {
   switch (event.kind) {
     case 'tick':
-      return { ...k, at: Math.max(k.at, event.at) };
+      return snapshotWith(k, { at: Math.max(k.at, event.at) });
     case 'metricsRead':
       return foldReading(k, event.reading);
     case 'metricsFailed':
-      return { ...k, at: Math.max(k.at, event.at), monitor: { ...k.monitor, error: event.error } };
+      return snapshotWith(k, { at: Math.max(k.at, event.at), monitor: { ...k.monitor, error: event.error } });
     case 'marketplaceChanged':
-      return { ...k, marketplace: event.marketplace, at: Math.max(k.at, event.at) };
-    case 'partyMarked':
-      return { ...k, at: Math.max(k.at, event.at), nodes: { ...k.nodes, [event.party]: { ...nodeOf(k, event.party), markedOffline: event.offline } } };
+      return snapshotWith(k, { marketplace: event.marketplace, at: Math.max(k.at, event.at) });
+    case 'partyMarked': {
+      const node = nodeOf(k, event.party);
+      return snapshotWith(k, { at: Math.max(k.at, event.at), nodes: { ...k.nodes, [event.party]: { party: node.party, latest: node.latest, window: node.window, markedOffline: event.offline } } });
+    }
     case 'dataSizesKnown':
-      return { ...k, dataBytes: { ...k.dataBytes, ...event.bytes } };
+      return snapshotWith(k, { dataBytes: { ...k.dataBytes, ...event.bytes } });
     case 'requestStarted':
-      return { ...k, inFlight: new Map(k.inFlight).set(event.requestId, event.inFlight) };
+      return snapshotWith(k, { inFlight: new Map(k.inFlight).set(event.requestId, event.inFlight) });
     case 'requestEnded': {
       const rest = new Map(k.inFlight);
       rest.delete(event.requestId);
-      return { ...k, at: Math.max(k.at, event.at), inFlight: rest };
+      return snapshotWith(k, { at: Math.max(k.at, event.at), inFlight: rest });
     }
     case 'jobsFinished':
       return foldLessons(k, event.archetype, event.jobs, event.at);
@@ -68,7 +70,9 @@ export function fold(k: KnowledgeSnapshot, event: KnowledgeEvent): KnowledgeSnap
       if (event.ttp !== undefined) memory.ttp = event.ttp;
       if (event.utility !== undefined) memory.utility = event.utility;
       if (since !== undefined) memory.since = since;
-      return { ...k, choices: { ...k.choices, [event.key]: memory } };
+      const choices = { ...k.choices };
+      choices[event.key] = memory;
+      return snapshotWith(k, { choices });
     }
     default: {
       const _exhaustive: never = event;
@@ -90,9 +94,9 @@ function foldReading(k: KnowledgeSnapshot, reading: MetricsReading): KnowledgeSn
     if (latest !== undefined && latest.at > sample.at) continue;
     const entry: SignalReading = { value: sample.value, at: sample.at };
     const window = [...(node.window[sample.signal] ?? []).filter((r) => r.at !== sample.at), entry].slice(-k.settings.windowSize);
-    nodes[sample.party] = { ...node, latest: { ...node.latest, [sample.signal]: entry }, window: { ...node.window, [sample.signal]: window } };
+    nodes[sample.party] = { party: node.party, latest: { ...node.latest, [sample.signal]: entry }, window: { ...node.window, [sample.signal]: window }, markedOffline: node.markedOffline };
   }
-  return { ...k, at: Math.max(k.at, reading.at), nodes, monitor: { lastReadAt: reading.at, failures: reading.failures, error: undefined } };
+  return snapshotWith(k, { at: Math.max(k.at, reading.at), nodes, monitor: { lastReadAt: reading.at, failures: reading.failures, error: undefined } });
 }
 
 function foldLessons(k: KnowledgeSnapshot, archetype: string, jobs: readonly JobLesson[], at: number): KnowledgeSnapshot {
@@ -112,5 +116,5 @@ function foldLessons(k: KnowledgeSnapshot, archetype: string, jobs: readonly Job
       updatedAt: at,
     };
   }
-  return { ...k, at: Math.max(k.at, at), outcomes };
+  return snapshotWith(k, { at: Math.max(k.at, at), outcomes });
 }

@@ -1,6 +1,7 @@
 import type { KnowledgeEvent } from './fold.js';
 import { fold } from './fold.js';
 import type { KnowledgeSnapshot } from './knowledge-snapshot.js';
+import { snapshotWith } from './knowledge-snapshot.js';
 
 /**
  * The knowledge base: the current snapshot and the one way to change it (an event through
@@ -20,7 +21,7 @@ export class KnowledgeBase {
 
   /** The snapshot as of `at`: the current knowledge, with time moved on. */
   at(at: number): KnowledgeSnapshot {
-    return at > this.snapshot.at ? { ...this.snapshot, at } : this.snapshot;
+    return at > this.snapshot.at ? snapshotWith(this.snapshot, { at }) : this.snapshot;
   }
 
   apply(event: KnowledgeEvent): KnowledgeSnapshot {

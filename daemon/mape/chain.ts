@@ -2,7 +2,9 @@ import type { DataRequest } from '../../knowledge/data-request.js';
 import type { ChainExplanation } from '../../knowledge/decision.js';
 import type { Marketplace } from '../../knowledge/marketplace/load-marketplace.js';
 import { topologicalOrder } from '../../knowledge/marketplace/service-graph.js';
+import { memoKey } from '../../knowledge/memo-key.js';
 import type { PartyKind } from '../../knowledge/ports/job-runner.js';
+import { marketplaceIndex } from './marketplace-index.js';
 
 export interface PartyChain extends ChainExplanation {
   readonly partyKind: PartyKind;
@@ -38,7 +40,7 @@ export function buildChains(
   let memo = chainMemo.get(m);
   if (memo === undefined) chainMemo.set(m, (memo = new Map()));
   const on = Object.keys(req.options).filter((o) => req.options[o] === true);
-  const key = [archetypeName, ttp ?? '', req.type, ...on, '', ...stewards].join('\u0000');
+  const key = memoKey([archetypeName, ttp === undefined ? [] : [ttp], req.type, on, stewards]);
   const known = memo.get(key);
   if (known !== undefined) return known;
   const result = computeChains(m, req, archetypeName, stewards, ttp);
@@ -163,9 +165,7 @@ function checkLinks(m: Marketplace, services: readonly string[]): string | undef
  * sql-aggregate for `aggregate: true` under computeToData.
  */
 export function requestedButLeftOut(m: Marketplace, req: DataRequest, archetype: string): string[] {
-  const type = m.requestTypes[req.type];
-  if (type === undefined) return [];
-  return Object.entries(type.optionalServices)
-    .filter(([service, flag]) => req.options[flag] === true && (m.microservices[service]?.invalidArchetypes.includes(archetype) ?? false))
-    .map(([service]) => service);
+  const left: string[] = [];
+  for (const o of marketplaceIndex(m).optionalServices.get(req.type) ?? []) if (req.options[o.flag] === true && o.invalidArchetypes.includes(archetype)) left.push(o.service);
+  return left;
 }

@@ -3,6 +3,7 @@ import type { AlgorithmName } from '../../knowledge/catalog.js';
 import { algorithms } from '../../knowledge/catalog.js';
 import type { DecisionExplanation } from '../../knowledge/decision.js';
 import type { KnowledgeSnapshot } from '../../knowledge/knowledge-snapshot.js';
+import { memoKey } from '../../knowledge/memo-key.js';
 import type { Marketplace } from '../../knowledge/marketplace/load-marketplace.js';
 import { tableFile } from '../../knowledge/marketplace/load-marketplace.js';
 import type { JobSpec, TableSource } from '../../knowledge/ports/job-runner.js';
@@ -126,7 +127,7 @@ const stewardDataMemo = new WeakMap<Marketplace, Map<string, StewardData>>();
 function stewardData(m: Marketplace, grant: ProviderGrant): StewardData {
   let memo = stewardDataMemo.get(m);
   if (memo === undefined) stewardDataMemo.set(m, (memo = new Map()));
-  const key = [grant.steward, ...grant.datasets].join('\u0000');
+  const key = memoKey([grant.steward, grant.datasets]);
   let data = memo.get(key);
   if (data === undefined) {
     if (memo.size >= 4096) memo.clear();

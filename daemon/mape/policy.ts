@@ -1,5 +1,6 @@
 import type { DataRequest } from '../../knowledge/data-request.js';
 import type { Marketplace } from '../../knowledge/marketplace/load-marketplace.js';
+import { marketplaceIndex } from './marketplace-index.js';
 
 /** What an agreement allows one steward to do for this request. */
 export interface ProviderGrant {
@@ -71,12 +72,7 @@ export function checkProvider(m: Marketplace, req: DataRequest, provider: string
 
 /** The dataset of `steward` that holds `table`; table names compare case-insensitively, as in SQL. */
 export function datasetHolding(m: Marketplace, steward: string, table: string): string | undefined {
-  const wanted = table.toLowerCase();
-  const held = m.dataStewards[steward]?.datasets ?? {};
-  for (const [dataset, entry] of Object.entries(held)) {
-    if (Object.keys(entry.tables).some((t) => t.toLowerCase() === wanted)) return dataset;
-  }
-  return undefined;
+  return marketplaceIndex(m).tables.get(steward)?.get(table.toLowerCase());
 }
 
 export function isDenial(x: ProviderGrant | Denial): x is Denial {

@@ -78,16 +78,23 @@ export function modelRequest(input: ModelInput): ModelledRequest {
     const cpuSeconds = workMs / 1000;
     return { party, durationMs, cpuSeconds, energyJoules: estimateJobJoules(cpuSeconds, defaultEnergyModel), bytesOut };
   };
+  // Loops, not spreads and reduces: this runs several times for every request of every strategy.
   const jobs: ModelledJob[] = [];
-  for (const [steward, mb] of input.stewardMB) jobs.push(job(steward, mb, stewardRate, atTtp ? mb * 1e6 : jobModel.resultBytes));
-  let latencyMs = Math.max(0, ...jobs.map((j) => j.durationMs));
+  let latencyMs = 0;
+  let total = 0;
+  input.stewardMB.forEach((mb, steward) => {
+    const stewardJob = job(steward, mb, stewardRate, atTtp ? mb * 1e6 : jobModel.resultBytes);
+    jobs.push(stewardJob);
+    latencyMs = Math.max(latencyMs, stewardJob.durationMs);
+    total += mb;
+  });
   if (atTtp && input.ttp !== undefined) {
-    const total = [...input.stewardMB.values()].reduce((s, mb) => s + mb, 0);
     const ttpJob = job(input.ttp, total, jobModel.dataThroughTtp.ttpMsPerMB, jobModel.resultBytes);
     jobs.push(ttpJob);
     latencyMs += ttpJob.durationMs;
   }
-  const energyJoules = jobs.reduce((s, j) => s + j.energyJoules, 0);
+  let energyJoules = 0;
+  for (const j of jobs) energyJoules += j.energyJoules;
   return { jobs, latencyMs: latencyMs + jobModel.requestOverheadMs, energyJoules };
 }
 
@@ -96,9 +103,11 @@ export function modelRequest(input: ModelInput): ModelledRequest {
  * every strategy meets the same luck for the same job.
  */
 export function noiseFactor(seed: number, requestId: string, party: string): number {
+  // The hash of `${requestId}\u0000${party}`, without building that string for every job.
   let h = 0x811c9dc5 ^ (seed | 0);
-  const text = `${requestId}\u0000${party}`;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  for (let i = 0; i < requestId.length; i++) h = Math.imul(h ^ requestId.charCodeAt(i), 0x01000193);
+  h = Math.imul(h, 0x01000193);
+  for (let i = 0; i < party.length; i++) h = Math.imul(h ^ party.charCodeAt(i), 0x01000193);
   const u = (h >>> 0) / 4294967296;
   return 1 + (u * 2 - 1) * jobModel.noise;
 }

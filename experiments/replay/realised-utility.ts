@@ -1,5 +1,5 @@
 import type { Analysis } from '../../daemon/mape/analyze.js';
-import { feasiblePairs, policyPreference } from '../../daemon/mape/strategies/strategy-candidates.js';
+import { feasiblePairs, policyPreferenceScore } from '../../daemon/mape/strategies/strategy-candidates.js';
 import { utilityConfigSchema } from '../../daemon/mape/strategies/utility-config.js';
 import { headroomScore, normaliseWeights } from '../../daemon/mape/strategies/utility-objectives.js';
 import type { ModelledRequest } from './job-model.js';
@@ -55,7 +55,7 @@ export interface Realised {
 export function realisedUtility(a: Analysis, r: Realised): number {
   if (r.leavesOut > 0) return 0;
   const option = a.archetypes.find((o) => o.archetype === r.archetype);
-  const preference = option === undefined ? 0 : policyPreference(option, a.archetypes).score;
+  const preference = option === undefined ? 0 : policyPreferenceScore(option, a.archetypes);
   const ratio = (best: number, x: number) => (x <= 0 ? 1 : Math.min(1, best / x));
   const w = experimentWeights;
   return (

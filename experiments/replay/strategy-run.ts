@@ -184,7 +184,8 @@ export class StrategyRun {
     const jobs: JobReport[] = modelled.jobs.map((j) => ({ name: `${request.id}-${j.party}`, party: j.party, status: 'succeeded', startMs: 0, durationMs: j.durationMs, cpuSeconds: j.cpuSeconds, maxRssBytes: 0, rowsOut: 0, bytesOut: j.bytesOut, stages: [] }));
     const timings = { decisionMs: 0, executeMs: modelled.latencyMs, totalMs: modelled.latencyMs, phases: {} };
     const outcome: RequestOutcome = { kind: 'completed', request, analysis, plan: decided, result: { results: [], jobs }, timings };
-    for (const event of finishedEvents(outcome, this.knowledge.at(flight.endAt), energyOf, flight.endAt)) this.knowledge.apply(event);
+    // current(), not at(endAt): the lessons read only the data sizes, so no copy of the snapshot is needed.
+    for (const event of finishedEvents(outcome, this.knowledge.current(), energyOf, flight.endAt)) this.knowledge.apply(event);
     const utility = realisedUtility(analysis, { archetype: decided.archetype, leavesOut: flight.leavesOut, peakLoad: flight.peakLoad, oracle: flight.oracle, modelled });
     this.emitFlight(flight, flight.endAt, flight.leavesOut > 0 ? 'incomplete' : 'completed', utility);
   }

@@ -4,6 +4,7 @@ import type { ArchetypeOption } from '../../../daemon/mape/analyze.js';
 import { analyze } from '../../../daemon/mape/analyze.js';
 import { fold } from '../../../knowledge/fold.js';
 import type { DataRequest } from '../../../knowledge/data-request.js';
+import type { KnowledgeSnapshot } from '../../../knowledge/knowledge-snapshot.js';
 import { dataRequest, snapshotOf } from '../../support/fixtures.js';
 import type { ConfigEdit } from '../../support/marketplace-builder.js';
 import { computeProvidersDeclaredIn, givenMarketplace, givenSnapshot, relation, service, steward } from '../../support/marketplace-builder.js';
@@ -165,3 +166,37 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+describe('analyze: answers kept per marketplace', () => {
+  /** The same question asked of a copy of the marketplace, which has no memory yet. */
+  const afresh = (k: KnowledgeSnapshot, req: DataRequest) => analyze({ ...k, marketplace: { ...k.marketplace } }, req);
+
+  it('gives what a fresh analysis gives, for the request asked, as parties go offline and requests differ', () => {
+    const base = givenSnapshot();
+    const states: [string, KnowledgeSnapshot][] = [
+      ['all online', base],
+      ['VU offline', fold(base, { kind: 'partyMarked', party: 'VU', offline: true, at: 0 })],
+      ['SURF offline', fold(base, { kind: 'partyMarked', party: 'SURF', offline: true, at: 0 })],
+      ['SURF reads up 0', fold(base, { kind: 'metricsRead', reading: { at: 1_000, samples: [{ party: 'SURF', signal: 'up', value: 0, at: 1_000 }], failures: [] } })],
+      ['all online again', base],
+    ];
+    const requests: DataRequest[] = [
+      dataRequest(),
+      dataRequest({ options: { aggregate: true } }),
+      dataRequest({ providers: ['UVA', 'VU'] }),
+      dataRequest({ requester: 'someone@else.example' }),
+      dataRequest({ tables: ['Personen'] }),
+      dataRequest({ type: 'genericRequest' }),
+    ];
+    let n = 0;
+    for (const [state, k] of states) {
+      for (const req of requests) {
+        const asked = { ...req, id: `req-${n++}` };
+        const a = analyze(k, asked);
+        assert.equal(a.request, asked, `${state}: the analysis is of the request asked`);
+        assert.deepEqual(a, afresh(k, asked), `${state}, ${JSON.stringify(req.options)} ${req.providers.join()} ${req.requester} ${req.tables.join()} ${req.type}`);
+      }
+    }
+    assert.deepEqual(option(analyze(states[2]?.[1] as KnowledgeSnapshot, dataRequest({ options: { aggregate: true } })).archetypes, 'dataThroughTtp').ttps, [], 'SURF offline is not served from memory');
+  });
+});
