@@ -201,7 +201,7 @@ export class StrategyRun {
 
   private emitFlight(flight: Flight, endAt: number, result: RequestResult, utility: number, reason?: string): void {
     const served = result === 'completed' || result === 'incomplete';
-    this.emit(flight.seq, {
+    const record: { -readonly [K in keyof RequestRecord]: RequestRecord[K] } = {
       at: flight.at,
       endAt,
       id: flight.request.id,
@@ -213,9 +213,11 @@ export class StrategyRun {
       utility,
       switched: flight.switched,
       key: flight.key,
-      ...(flight.violation === undefined ? {} : { violation: flight.violation }),
-      ...(reason === undefined ? {} : { reason }),
-    });
+    };
+    // Assigned, not spread in (every request passes here); in this order, as the decisions files have them.
+    if (flight.violation !== undefined) record.violation = flight.violation;
+    if (reason !== undefined) record.reason = reason;
+    this.emit(flight.seq, record);
   }
 
   /** Hands records on in arrival order. */
