@@ -67,7 +67,8 @@ function analysisKey(k: KnowledgeSnapshot, req: DataRequest): string {
   return memoKey([req.requester, req.type, req.providers, req.tables, on, online]);
 }
 
-function analyzeAfresh(k: KnowledgeSnapshot, req: DataRequest): Analysis {
+/** Analyze without the memory of earlier answers: what a question asked for the first time costs (benchmarks, tests). */
+export function analyzeAfresh(k: KnowledgeSnapshot, req: DataRequest): Analysis {
   const m = k.marketplace;
   const authorised: ProviderGrant[] = [];
   const denied: Denial[] = [];

@@ -37,11 +37,13 @@ export async function dataPlaneFigures(scratch: string, repeats: number, log: (l
   const generated = validateMarketplace(generateMarketplace({ stewards: 1000, relationsPerSteward: 100, ttps: 3 }, exampleMarketplaceFile()), scratch);
   if (!generated.ok) throw new Error(`the generated marketplace is invalid: ${JSON.stringify(generated.problems.slice(0, 3))}`);
   const asked = (n: number, step: number) => ({ ...request, requester: 'r0@example.org', providers: Array.from({ length: n }, (_, i) => `S${String(i * step).padStart(4, '0')}`) });
+  // `ms`: a question Analyze has not answered before under this policy; `repeatedMs`: one it has (from memory).
+  const both = (m: typeof example.marketplace, r: typeof request, n: number) => ({ ms: benchDecision(m, r, n, 'anew'), repeatedMs: benchDecision(m, r, n, 'again') });
   figures['decision'] = {
-    exampleMarketplace: { ms: benchDecision(example.marketplace, request, 20_000), targetP99Ms: 0.2 },
+    exampleMarketplace: { ...both(example.marketplace, request, 20_000), targetP99Ms: 0.2 },
     generated1000StewardsX100Relations: {
-      tenProviders: { ms: benchDecision(generated.marketplace, asked(10, 97), 20_000), targetP99Ms: 2 },
-      hundredProviders: { ms: benchDecision(generated.marketplace, asked(100, 9), 5_000), targetP99Ms: 2 },
+      tenProviders: { ...both(generated.marketplace, asked(10, 97), 20_000), targetP99Ms: 2 },
+      hundredProviders: { ...both(generated.marketplace, asked(100, 9), 5_000), targetP99Ms: 2 },
     },
   };
 
