@@ -75,9 +75,9 @@ try {
   for (let tick = 0; ; tick++) {
     const elapsed = (Date.now() - started) / 1000;
     if (elapsed >= seconds) break;
-    while (events.length > 0 && (events[0] as [number, string, unknown])[0] <= elapsed) {
-      const [, what, act] = events.shift() as [number, string, () => Promise<number>];
-      log(`${elapsed.toFixed(0)} s: ${what} (HTTP ${await act()})`);
+    for (let due = events[0]; due !== undefined && due[0] <= elapsed; due = events[0]) {
+      events.shift();
+      log(`${elapsed.toFixed(0)} s: ${due[1]} (HTTP ${await due[2]()})`);
     }
     // A request a second, half of them aggregating; one in ten also names RUG, which has no agreement.
     send(tick % 2 === 0, tick % 10 === 3 ? ['UVA', 'VU', 'RUG'] : ['UVA', 'VU']);

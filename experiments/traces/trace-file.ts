@@ -1,5 +1,6 @@
-import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { linesOf } from '../../knowledge/audit/decision-log.js';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { Problem } from '../../knowledge/problems.js';
 import { problemsFromZod } from '../../knowledge/problems.js';
@@ -56,22 +57,8 @@ export async function readTraceLines(lines: AsyncIterable<string> | Iterable<str
  * @throws DynamosError CONFIG_INVALID as {@link readTraceLines}
  */
 export async function readTraceFile(file: string): Promise<TraceReader> {
-  const reader = await readTraceLines(fileLines(file), file);
+  const reader = await readTraceLines(linesOf(file), file);
   return reader.durationMs !== undefined ? reader : { ...reader, durationMs: (await lastEventAt(file)) ?? 0 };
-}
-
-/**
- * A file's lines, read a megabyte at a time: readline took twice as long over a one-hour trace.
- * The stream decodes UTF-8 across chunk edges; a `\r` left by CRLF is whitespace to the reader.
- */
-async function* fileLines(file: string): AsyncGenerator<string> {
-  let rest = '';
-  for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 }) as AsyncIterable<string>) {
-    const lines = (rest + chunk).split('\n');
-    rest = lines.pop() as string;
-    yield* lines;
-  }
-  if (rest !== '') yield rest;
 }
 
 /**

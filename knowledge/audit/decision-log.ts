@@ -1,7 +1,6 @@
 import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import { mkdir, open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { digestOf } from '../canonical-json.js';
 import type { DecisionRecord } from './decision-record.js';
 
@@ -61,8 +60,18 @@ export async function verifyDecisionLog(lines: AsyncIterable<string> | Iterable<
   return problems.length === 0 ? { ok: true, records, lastHash: prevHash } : { ok: false, records, problems };
 }
 
-export function linesOf(file: string): AsyncIterable<string> {
-  return createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+/**
+ * A text file's lines, read a megabyte at a time (readline took twice as long over a one-hour
+ * trace). The stream decodes UTF-8 across chunk edges; a line's CRLF ending loses its `\r` too.
+ */
+export async function* linesOf(file: string): AsyncGenerator<string> {
+  let rest = '';
+  for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 }) as AsyncIterable<string>) {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop() as string;
+    for (const line of lines) yield line.endsWith('\r') ? line.slice(0, -1) : line;
+  }
+  if (rest !== '') yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
 }
 
 /**

@@ -21,7 +21,7 @@ export interface UtilityCandidate extends CandidatePair {
   readonly tier: 0 | 1;
   /** Services the request asked for (by option) that this candidate would leave out. */
   readonly leavesOut: readonly string[];
-  /** The four objectives with their scores and reasons, built when an explanation is read (`explainedLater`). */
+  /** The four objectives with their scores and reasons, built only when the ranking's candidates are explained (`Ranking.explainCandidates`). */
   readonly objectives: () => readonly ObjectiveScore[];
   /** Σ weight × score, weights normalised to sum 1; in [0, 1]. */
   readonly utility: number;

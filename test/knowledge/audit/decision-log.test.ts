@@ -103,3 +103,21 @@ function refake(line: string): string {
   const forged = { ...body, reason: 'forged' };
   return JSON.stringify({ ...forged, hash: digestOf(forged) });
 }
+
+describe('linesOf', () => {
+  it('gives each line as written: across megabyte chunks and a character split by them, without CRLF endings, with no last empty line', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lines-of-'));
+    try {
+      // The first line ends one byte into the second megabyte, inside the two bytes of an "é".
+      const long = `${'x'.repeat((1 << 20) - 1)}é`;
+      const lines = [long, 'crlf', '', 'last ✓'];
+      const file = path.join(dir, 'lines.txt');
+      writeFileSync(file, `${lines[0]}\n${lines[1]}\r\n${lines[2]}\n${lines[3]}\n`);
+      const read: string[] = [];
+      for await (const line of linesOf(file)) read.push(line);
+      assert.deepEqual(read, lines);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

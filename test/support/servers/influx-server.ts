@@ -1,38 +1,26 @@
 import { writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { ensureDebianPackages } from './debian-packages.js';
 import { freeLoopbackPort } from './free-port.js';
 import { answersOk } from './http-probe.js';
 import { ServerProcess } from './server-process.js';
+import { TempDirServer } from './temp-dir-server.js';
 
 /**
  * A private InfluxDB 1.x for tests: HTTP API on a free loopback port, the RPC (backup) service on
  * another, meta/data/wal in a temp dir, usage reporting and self-monitoring off, and no UDP,
  * Graphite, collectd or OpenTSDB listeners.
  */
-export class InfluxServer {
+export class InfluxServer extends TempDirServer {
   static readonly debianPackage = { name: 'influxdb', binary: '/usr/bin/influxd' };
-
-  private dir: string | undefined;
-  private server: ServerProcess | undefined;
-  private port = 0;
 
   /** apt-installs influxdb when it is missing. */
   static ensureInstalled(): void {
     ensureDebianPackages([InfluxServer.debianPackage]);
   }
 
-  /** `http://127.0.0.1:PORT` */
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
   async start(timeoutMs = 60_000): Promise<void> {
-    if (this.server !== undefined) throw new Error('InfluxServer already started');
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'dynamos-influx-'));
-    this.dir = dir;
+    const dir = await this.makeDir('dynamos-influx-');
     const [httpPort, rpcPort] = await Promise.all([freeLoopbackPort(), freeLoopbackPort()]);
     this.port = httpPort;
     const q = (p: string) => JSON.stringify(path.join(dir, p));
@@ -55,14 +43,5 @@ export class InfluxServer {
       env: process.env, cwd: dir, logFile: path.join(dir, 'influxd.out'),
     });
     await this.server.waitUntilReady('InfluxDB', () => answersOk(`${this.url}/ping`), timeoutMs);
-  }
-
-  /** Stops influxd and removes its temp dir. Safe to call twice or after a failed start. */
-  async stop(): Promise<void> {
-    const { server, dir } = this;
-    this.server = undefined;
-    this.dir = undefined;
-    if (server !== undefined) await server.stop();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,11 +1,10 @@
 import { writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { ensureDebianPackages } from './debian-packages.js';
 import { freeLoopbackPort } from './free-port.js';
 import { answersOk } from './http-probe.js';
 import { ServerProcess } from './server-process.js';
+import { TempDirServer } from './temp-dir-server.js';
 
 /**
  * A private Prometheus for tests on a free loopback port, TSDB in a temp dir, scraping and
@@ -14,21 +13,12 @@ import { ServerProcess } from './server-process.js';
  * scrapes Prometheus itself and nothing else, so a known series (`up{job="prometheus"}`) exists.
  * `--web.enable-lifecycle` lets a test reload the config (`POST /-/reload`).
  */
-export class PrometheusServer {
+export class PrometheusServer extends TempDirServer {
   static readonly debianPackage = { name: 'prometheus', binary: '/usr/bin/prometheus' };
-
-  private dir: string | undefined;
-  private server: ServerProcess | undefined;
-  private port = 0;
 
   /** apt-installs prometheus when it is missing. */
   static ensureInstalled(): void {
     ensureDebianPackages([PrometheusServer.debianPackage]);
-  }
-
-  /** `http://127.0.0.1:PORT` */
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
   }
 
   /** The file_sd JSON file of job `dynamos` (`[{ "targets": ["127.0.0.1:PORT"], "labels": {…} }]`). */
@@ -38,9 +28,7 @@ export class PrometheusServer {
   }
 
   async start(timeoutMs = 60_000): Promise<void> {
-    if (this.server !== undefined) throw new Error('PrometheusServer already started');
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'dynamos-prometheus-'));
-    this.dir = dir;
+    const dir = await this.makeDir('dynamos-prometheus-');
     this.port = await freeLoopbackPort();
     writeFileSync(this.targetsFile, '[]\n');
     writeFileSync(path.join(dir, 'prometheus.yml'), [
@@ -69,14 +57,5 @@ export class PrometheusServer {
       env: process.env, cwd: dir, logFile: path.join(dir, 'prometheus.out'),
     });
     await this.server.waitUntilReady('Prometheus', () => answersOk(`${this.url}/-/ready`), timeoutMs);
-  }
-
-  /** Stops Prometheus and removes its temp dir. Safe to call twice or after a failed start. */
-  async stop(): Promise<void> {
-    const { server, dir } = this;
-    this.server = undefined;
-    this.dir = undefined;
-    if (server !== undefined) await server.stop();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   }
 }
