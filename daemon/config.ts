@@ -76,6 +76,12 @@ export const daemonConfigSchema = z.strictObject({
   influx: influxConfigSchema.optional(),
   /** The hash-chained decision log (JSON Lines). */
   decisionLogFile: z.string().default(path.join('data', 'decisions.jsonl')),
+  /**
+   * Where the daemon keeps its keys (the local token issuer's, the audit log's signing key),
+   * created on first start with owner-only permissions.
+   * @default `keys/` beside the decision log, so `data/keys` for the default log
+   */
+  keysDir: z.string().min(1).optional(),
   /** Record the run as an experiment trace (JSON Lines, docs/traces.md) to this file; off when absent. */
   recordFile: z.string().min(1).optional(),
   /** Enables changing agreements and party status over the API; also read from DYNAMOS_ADMIN_TOKEN. */
@@ -86,6 +92,11 @@ export const daemonConfigSchema = z.strictObject({
 
 export type DaemonConfigInput = z.input<typeof daemonConfigSchema>;
 export type DaemonConfig = z.output<typeof daemonConfigSchema>;
+
+/** The directory of the daemon's keys: `keysDir`, else `keys/` beside the decision log. */
+export function keysDirOf(config: Pick<DaemonConfig, 'keysDir' | 'decisionLogFile'>): string {
+  return config.keysDir ?? path.join(path.dirname(config.decisionLogFile), 'keys');
+}
 
 export function defaultExampleDataDir(): string {
   return path.resolve('data', 'example');

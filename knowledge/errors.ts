@@ -21,6 +21,7 @@ export const errorCodes = [
   'ADAPTER_UNAVAILABLE',
   'AGREEMENT_REVOKED',
   'FORBIDDEN',
+  'UNAUTHENTICATED',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];

@@ -20,6 +20,7 @@ export const httpStatusByCode: Readonly<Record<ErrorCode, number>> = {
   ADAPTER_UNAVAILABLE: 503,
   AGREEMENT_REVOKED: 409,
   FORBIDDEN: 403,
+  UNAUTHENTICATED: 401,
 };
 
 export interface ErrorBody {
