@@ -2,6 +2,7 @@ import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { KnowledgeBase } from '../knowledge/knowledge-base.js';
+import { anonymizationColumnProblems } from '../knowledge/marketplace/anonymization-columns.js';
 import { loadMarketplaceFile } from '../knowledge/marketplace/load-marketplace.js';
 import type { Clock } from '../knowledge/ports/clock.js';
 import type { Logger } from '../knowledge/ports/logger.js';
@@ -39,11 +40,12 @@ export class ConfigWatch {
   async reload(): Promise<void> {
     const result = await loadMarketplaceFile(this.file, this.dataDir);
     const current = this.deps.knowledge.current().marketplace;
-    if (!result.ok) {
+    const problems = result.ok ? await anonymizationColumnProblems(result.marketplace) : result.problems;
+    if (!result.ok || problems.length > 0) {
       this.deps.logger.error('the edited marketplace config is invalid; the policy in force stays', {
         file: this.file,
         revision: current.revision,
-        problems: result.problems.map((p) => `${p.path}: ${p.message}`),
+        problems: problems.map((p) => `${p.path}: ${p.message}`),
       });
       return;
     }

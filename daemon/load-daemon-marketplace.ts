@@ -1,4 +1,5 @@
 import { ensureExampleData } from '../experiments/datasets/example-data.js';
+import { anonymizationColumnProblems } from '../knowledge/marketplace/anonymization-columns.js';
 import { DynamosError } from '../knowledge/errors.js';
 import type { Marketplace } from '../knowledge/marketplace/load-marketplace.js';
 import { loadMarketplaceFile, missingTableFiles } from '../knowledge/marketplace/load-marketplace.js';
@@ -8,7 +9,7 @@ import { defaultExampleDataDir, exampleMarketplaceFile } from './config.js';
 
 /**
  * The marketplace a daemon starts with: the configured file, or the bundled example on data it
- * generates when missing. Every table file must exist.
+ * generates when missing. Every table file must exist, with every column its anonymisation names.
  * @throws DynamosError CONFIG_INVALID listing every problem
  */
 export async function loadDaemonMarketplace(config: Pick<DaemonConfig, 'marketplaceFile' | 'dataDir' | 'exampleRows'>, logger: Logger): Promise<Marketplace> {
@@ -22,6 +23,8 @@ export async function loadDaemonMarketplace(config: Pick<DaemonConfig, 'marketpl
   }
   const missing = await missingTableFiles(m);
   if (missing.length > 0) throw configInvalid(`table files are missing in ${m.dataDir}`, missing);
+  const unknownColumns = await anonymizationColumnProblems(m);
+  if (unknownColumns.length > 0) throw configInvalid('anonymization rules name columns the table files do not have', unknownColumns);
   return m;
 }
 

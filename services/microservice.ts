@@ -24,6 +24,8 @@ export interface DataSet {
 export interface ServiceContext {
   readonly job: JobSpec;
   readonly db: DuckDBConnection;
+  /** Whether the workspace built the steward's tables from `job.anonymization` (sql-anonymize checks it). */
+  readonly anonymizedAtSource: boolean;
   /** A table name not used before in this job. */
   newTableName(prefix: string): string;
 }

@@ -6,8 +6,10 @@ import type { DataRequest } from '../../knowledge/data-request.js';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { Marketplace } from '../../knowledge/marketplace/load-marketplace.js';
 import type { QueryInspector } from '../../knowledge/ports/query-inspector.js';
+import type { SerializedQuery } from '../../knowledge/query-tables.js';
 import type { Problem } from '../../knowledge/problems.js';
 import { formatPath, problemsFromZod } from '../../knowledge/problems.js';
+import type { SurfaceRefusal } from '../../knowledge/sql-surface.js';
 
 /**
  * The original DYNAMOS request body (`POST /api/v1/requestApproval`), accepted unchanged. Unknown
@@ -63,8 +65,8 @@ export async function parseRequestBody(body: unknown, m: Marketplace, inspector:
   }
   const query = await inspector.inspect(b.data_request.query);
   if (query.kind === 'syntaxError') report(['data_request', 'query'], `does not parse: ${query.message}`);
-  else if (query.kind === 'notSelect') report(['data_request', 'query'], 'must be a single SELECT statement (the steward runs nothing else)');
-  else if (query.statements !== 1) report(['data_request', 'query'], `must be a single SELECT statement, found ${query.statements}`);
+  const refused = refusalsOf(query, m);
+  if (refused.length > 0) throw rejected(refused, problems);
   if (problems.length > 0) throw invalid(problems);
 
   return {
@@ -85,6 +87,43 @@ export async function parseRequestBody(body: unknown, m: Marketplace, inspector:
 export function jobIdFor(userName: string): string {
   const local = (userName.split('@')[0] ?? '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
   return `${local || 'request'}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * What the closed SQL surface refuses in the query (docs/security.md), and every table it names
+ * that no dataset of the marketplace has: a requester's SQL reads the stewards' tables and nothing
+ * else.
+ */
+function refusalsOf(query: SerializedQuery, m: Marketplace): SurfaceRefusal[] {
+  if (query.kind === 'syntaxError') return [];
+  if (query.kind === 'notSelect') return [{ kind: 'construct', name: 'statement', message: 'must be a single SELECT statement (the steward runs nothing else)' }];
+  if (query.statements !== 1) return [{ kind: 'construct', name: 'statements', message: `must be a single SELECT statement, found ${query.statements}` }];
+  const known = marketplaceTables(m);
+  const unknown = query.tables.filter((t) => !known.has(t.toLowerCase()));
+  return [
+    ...query.refused,
+    ...unknown.map((t): SurfaceRefusal => ({ kind: 'table', name: t, message: `table ${t} is not a table of this marketplace (known: ${[...known.values()].join(', ')})` })),
+  ];
+}
+
+const tablesMemo = new WeakMap<Marketplace, ReadonlyMap<string, string>>();
+
+/** Lower-case name → name of every table of every dataset, per marketplace revision. */
+function marketplaceTables(m: Marketplace): ReadonlyMap<string, string> {
+  let tables = tablesMemo.get(m);
+  if (tables === undefined) {
+    tables = new Map(Object.values(m.datasets).flatMap((d) => d.tables.map((t) => [t.toLowerCase(), t] as const)));
+    tablesMemo.set(m, tables);
+  }
+  return tables;
+}
+
+function rejected(refused: readonly SurfaceRefusal[], others: readonly Problem[]): DynamosError {
+  const problems = [...refused.map((r) => ({ path: 'data_request.query', message: r.message })), ...others];
+  return new DynamosError('QUERY_REJECTED', `query refused: ${refused.map((r) => r.message).join('; ')}`, {
+    retryable: false,
+    details: { refused: refused.map(({ kind, name }) => ({ kind, name })), problems },
+  });
 }
 
 function invalid(problems: readonly Problem[]): DynamosError {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { anonymizationColumnProblems } from '../../knowledge/marketplace/anonymization-columns.js';
 import type { Marketplace } from '../../knowledge/marketplace/load-marketplace.js';
 import { loadMarketplaceFile, missingTableFiles } from '../../knowledge/marketplace/load-marketplace.js';
 import type { Problem } from '../../knowledge/problems.js';
@@ -24,12 +25,13 @@ export function reportProblems(problems: readonly Problem[], output: CommandOutp
 
 /**
  * Validates a marketplace file. With `dataDir`, table files resolve against it and each must exist
- * there; without, only the config itself is checked (data may be generated later).
+ * there, with every column its anonymisation names; without, only the config itself is checked
+ * (data may be generated later).
  * @returns the exit status: 0 valid, 2 with every problem printed.
  */
 export async function checkConfig(file: string, opts: { dataDir?: string }, output: CommandOutput): Promise<number> {
   const result = await loadMarketplaceFile(file, opts.dataDir);
-  const problems = result.ok && opts.dataDir !== undefined ? await missingTableFiles(result.marketplace) : [];
+  const problems = result.ok && opts.dataDir !== undefined ? [...(await missingTableFiles(result.marketplace)), ...(await anonymizationColumnProblems(result.marketplace))] : [];
   if (!result.ok || problems.length > 0) {
     reportProblems(result.ok ? problems : result.problems, output);
     return exitBadConfig;
@@ -49,7 +51,7 @@ function summarize(m: Marketplace, filesChecked: boolean): string[] {
       count(Object.keys(m.computeProviders).length, 'compute provider (TTP)', 'compute providers (TTPs)'),
       count(relations, 'relation', 'relations'),
     ].join(', '),
-    filesChecked ? `every table file is present in ${m.dataDir}` : `table files not checked (pass --data-dir to check them)`,
+    filesChecked ? `every table file is present in ${m.dataDir}, with every column its anonymization names` : `table files not checked (pass --data-dir to check them)`,
   ];
 }
 

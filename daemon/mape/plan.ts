@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { AlgorithmName } from '../../knowledge/catalog.js';
 import { algorithms } from '../../knowledge/catalog.js';
-import type { DecisionExplanation } from '../../knowledge/decision.js';
+import type { ChainExplanation, DecisionExplanation } from '../../knowledge/decision.js';
 import type { KnowledgeSnapshot } from '../../knowledge/knowledge-snapshot.js';
 import { memoKey } from '../../knowledge/memo-key.js';
 import type { Marketplace } from '../../knowledge/marketplace/load-marketplace.js';
+import type { AnonymizationRules, ColumnRule } from '../../knowledge/marketplace/marketplace-schema.js';
 import { tableFile } from '../../knowledge/marketplace/load-marketplace.js';
 import type { JobSpec, TableSource } from '../../knowledge/ports/job-runner.js';
 import type { Analysis } from './analyze.js';
@@ -46,13 +47,13 @@ export function plan(k: KnowledgeSnapshot, a: Analysis, strategy: Strategy, opti
   const m = k.marketplace;
   const ranking = strategy.rank(k, a);
   const candidates = options.explain === false ? [] : ranking.explainCandidates();
-  const explain = (reason: string, chains: readonly PartyChain[] = []): DecisionExplanation => ({
+  const explain = (reason: string, chains: readonly ChainExplanation[] = []): DecisionExplanation => ({
     strategy: strategy.name,
     policyRevision: a.policyRevision,
     candidates,
     choice: ranking.choice,
     reason,
-    chains: chains.map(({ party, role, services, notes }) => ({ party, role, services, notes })),
+    chains,
   });
   if (a.authorised.length === 0) {
     const message = 'No data provider authorises this request.';
@@ -72,7 +73,7 @@ export function plan(k: KnowledgeSnapshot, a: Analysis, strategy: Strategy, opti
     return { kind: 'deny', reason: 'NO_FEASIBLE_ARCHETYPE', message, explanation: explain(message) };
   }
   const jobs = jobsFor(m, a, chains.chains, ttp);
-  return { kind: 'deploy', archetype, ...(ttp === undefined ? {} : { ttp }), jobs, explanation: explain(ranking.reason, chains.chains) };
+  return { kind: 'deploy', archetype, ...(ttp === undefined ? {} : { ttp }), jobs, explanation: explain(ranking.reason, explainedChains(m, a, chains.chains)) };
 }
 
 /**
@@ -96,16 +97,35 @@ function jobsFor(m: Marketplace, a: Analysis, chains: readonly PartyChain[], ttp
     const name = jobName(req.id, chain.party);
     if (chain.partyKind === 'computeProvider') {
       const streams = chain.services.includes('sql-aggregate') ? 1 : stewards.length;
-      // Should a config have sql-anonymize run at the TTP, it must know every steward's sensitive columns.
-      const sensitiveColumns = [...new Set(a.authorised.flatMap((g) => stewardData(m, g).sensitiveColumns))];
-      return { name, requestId: req.id, party: chain.party, services: chain.services, request, partyKind: 'computeProvider', tables: [], sensitiveColumns, inputs: stewards, output: { to: 'requester', streams } };
+      return { name, requestId: req.id, party: chain.party, services: chain.services, request, partyKind: 'computeProvider', tables: [], inputs: stewards, output: { to: 'requester', streams } };
     }
     const data = stewardData(m, a.authorised.find((g) => g.steward === chain.party) as ProviderGrant);
     const output = ttp === undefined ? ({ to: 'requester', streams: 1 } as const) : ({ to: 'party', party: ttp } as const);
     const { party, services } = chain;
+    const { tables } = data;
+    // The steward's anonymisation shapes its tables before the query whenever its chain has sql-anonymize
+    // (mandated, or switched on by an option); check-config keeps sql-anonymize at the steward.
+    if (!services.includes('sql-anonymize')) {
+      return minimised === undefined
+        ? { name, requestId: req.id, party, services, request, partyKind: 'dataSteward', tables, inputs: [], output }
+        : { name, requestId: req.id, party, services, request, partyKind: 'dataSteward', tables, inputs: [], output, outputColumns: minimised };
+    }
+    const { anonymization } = data;
     return minimised === undefined
-      ? { name, requestId: req.id, party, services, request, partyKind: 'dataSteward', tables: data.tables, sensitiveColumns: data.sensitiveColumns, inputs: [], output }
-      : { name, requestId: req.id, party, services, request, partyKind: 'dataSteward', tables: data.tables, sensitiveColumns: data.sensitiveColumns, inputs: [], output, outputColumns: minimised };
+      ? { name, requestId: req.id, party, services, request, partyKind: 'dataSteward', tables, anonymization, inputs: [], output }
+      : { name, requestId: req.id, party, services, request, partyKind: 'dataSteward', tables, anonymization, inputs: [], output, outputColumns: minimised };
+  });
+}
+
+/**
+ * The chains as the decision explains them: a chain whose job anonymises at the source says what
+ * it does to which column, so the record shows what was applied as well as why.
+ */
+function explainedChains(m: Marketplace, a: Analysis, chains: readonly PartyChain[]): ChainExplanation[] {
+  return chains.map(({ party, role, services, notes }) => {
+    if (!services.includes('sql-anonymize') || role === 'computeProvider') return { party, role, services, notes };
+    const grant = a.authorised.find((g) => g.steward === party);
+    return { party, role, services, notes: grant === undefined ? notes : [...notes, stewardData(m, grant).note] };
   });
 }
 
@@ -119,7 +139,7 @@ function columnsTheTtpNeeds(services: readonly string[], algorithm: AlgorithmNam
   return algorithms[algorithm].requiredColumns;
 }
 
-type StewardData = { readonly tables: readonly TableSource[]; readonly sensitiveColumns: readonly string[] };
+type StewardData = { readonly tables: readonly TableSource[]; readonly anonymization: AnonymizationRules; readonly note: string };
 
 /** Kept per marketplace revision (its object) and steward's datasets: requests repeat. */
 const stewardDataMemo = new WeakMap<Marketplace, Map<string, StewardData>>();
@@ -139,19 +159,52 @@ function stewardData(m: Marketplace, grant: ProviderGrant): StewardData {
 function readStewardData(m: Marketplace, grant: ProviderGrant): StewardData {
   const steward = m.dataStewards[grant.steward];
   const tables: TableSource[] = [];
-  const sensitive = new Set<string>();
+  const anonymization: Record<string, Record<string, ColumnRule>> = {};
   for (const name of grant.datasets) {
     const dataset = m.datasets[name];
     const held = steward?.datasets[name];
     if (dataset === undefined || held === undefined) continue;
     for (const [table, file] of Object.entries(held.tables)) {
       tables.push({ name: table, file: tableFile(m, file), format: dataset.format, delimiter: dataset.delimiter });
-    }
-    for (const columns of [...Object.values(dataset.sensitiveColumns), ...Object.values(held.sensitiveColumns)]) {
-      for (const c of columns) sensitive.add(c);
+      const rules = mergedRules(dataset.anonymization[table], held.anonymization[table]);
+      if (Object.keys(rules).length > 0) anonymization[table] = rules;
     }
   }
-  return { tables, sensitiveColumns: [...sensitive] };
+  return { tables, anonymization, note: anonymizationNote(anonymization) };
+}
+
+/** The dataset's rules for a table with the steward's on top: a steward's rule for a column replaces the dataset's. */
+function mergedRules(
+  ofDataset: Readonly<Record<string, ColumnRule>> | undefined,
+  ofSteward: Readonly<Record<string, ColumnRule>> | undefined,
+): Record<string, ColumnRule> {
+  const merged: Record<string, ColumnRule> = {};
+  const overridden = new Set(Object.keys(ofSteward ?? {}).map((c) => c.toLowerCase()));
+  for (const [column, rule] of Object.entries(ofDataset ?? {})) if (!overridden.has(column.toLowerCase())) merged[column] = rule;
+  return Object.assign(merged, ofSteward);
+}
+
+/** E.g. `sql-anonymize: at the source, before the query: Personen: Unieknr pseudonymized, Gebdat to its year`. */
+function anonymizationNote(rules: AnonymizationRules): string {
+  const tables = Object.entries(rules).map(([table, columns]) => `${table}: ${Object.entries(columns).map(([c, r]) => `${c} ${ruleInWords(r)}`).join(', ')}`);
+  return `sql-anonymize: at the source, before the query: ${tables.length === 0 ? 'no rule for these tables' : tables.join('; ')}`;
+}
+
+function ruleInWords(rule: ColumnRule): string {
+  if (rule === 'remove') return 'removed';
+  if (rule === 'pseudonymize') return 'pseudonymized';
+  switch (rule.generalize) {
+    case 'year':
+      return 'to its year';
+    case 'prefix':
+      return `to its first ${rule.length} characters`;
+    case 'bucket':
+      return `to buckets of ${rule.width}`;
+    default: {
+      const _exhaustive: never = rule;
+      return String(_exhaustive);
+    }
+  }
 }
 
 /**

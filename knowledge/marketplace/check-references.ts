@@ -42,8 +42,8 @@ export function checkReferences(config: MarketplaceConfig): Problem[] {
       const first = ds.tables.findIndex((t) => t.toLowerCase() === table.toLowerCase());
       if (first < i) report(['datasets', dsName, 'tables', i], `table "${table}" repeats "${ds.tables[first]}" (table names are case-insensitive in SQL)`);
     });
-    for (const table of Object.keys(ds.sensitiveColumns)) {
-      if (!ds.tables.includes(table)) report(['datasets', dsName, 'sensitiveColumns', table], `"${table}" is not a table of dataset ${dsName}`);
+    for (const table of Object.keys(ds.anonymization)) {
+      if (!ds.tables.includes(table)) report(['datasets', dsName, 'anonymization', table], `"${table}" is not a table of dataset ${dsName}`);
     }
   }
 
@@ -60,7 +60,7 @@ export function checkReferences(config: MarketplaceConfig): Problem[] {
       for (const table of dataset.tables) {
         if (!Object.hasOwn(held.tables, table)) report([...at, 'datasets', dsName, 'tables'], `missing a file for table "${table}"`);
       }
-      for (const part of ['tables', 'sensitiveColumns'] as const) {
+      for (const part of ['tables', 'anonymization'] as const) {
         for (const table of Object.keys(held[part])) {
           if (!dataset.tables.includes(table)) report([...at, 'datasets', dsName, part, table], `"${table}" is not a table of dataset ${dsName}`);
         }
@@ -83,6 +83,10 @@ export function checkReferences(config: MarketplaceConfig): Problem[] {
   for (const [serviceName, service] of Object.entries(config.microservices)) {
     const at = ['microservices', serviceName];
     if (!isBuiltInService(serviceName)) report(at, `microservice "${serviceName}" has no implementation in this build`);
+    // Anonymisation happens where the data is, before any query runs: never at a third party.
+    if (serviceName === 'sql-anonymize' && service.label !== 'dataProvider') {
+      report([...at, 'label'], 'sql-anonymize runs at the data steward, before the query (its label must be dataProvider)');
+    }
     eachKnown([...at, 'allowedOutputs'], service.allowedOutputs, 'microservice', config.microservices);
     eachKnown([...at, 'invalidArchetypes'], service.invalidArchetypes, 'archetype', config.archetypes);
   }

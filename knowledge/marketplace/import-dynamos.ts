@@ -7,10 +7,11 @@ import { DynamosError } from '../errors.js';
 import type { Problem } from '../problems.js';
 import { formatPath, problemsFromZod } from '../problems.js';
 import { missingTableFiles, reservedKeys, validateMarketplace } from './load-marketplace.js';
+import { addOriginalAnonymization } from './import-anonymization.js';
 import type { MarketplaceInput } from './marketplace-schema.js';
 
 /**
- * Importer of the original DYNAMOS's `etcd_launch_files` (DESIGN §4): six JSON files become one
+ * Importer of the original DYNAMOS's `etcd_launch_files` (docs/marketplace-config.md): six JSON files become one
  * marketplace config with the same meaning. Each file is checked against the shape the original
  * read, so a broken file is reported with its name and JSON path. What has no meaning in our schema
  * (an archetype without config, a service without implementation, …) is left out with a warning.
@@ -82,7 +83,8 @@ export interface DynamosImport {
 export async function importDynamos(dir: string, opts: { dataDir?: string } = {}): Promise<DynamosImport> {
   const original = await readOriginalFiles(dir);
   const warnings: string[] = [];
-  const config = toMarketplace(original, (file, at, message) => warnings.push(`${located(file, at)}: ${message}`));
+  const { config, sensitive } = toMarketplace(original, (file, at, message) => warnings.push(`${located(file, at)}: ${message}`));
+  await addOriginalAnonymization(config, sensitive, opts.dataDir ?? dir, (message) => warnings.push(message));
   const result = validateMarketplace(config, opts.dataDir ?? dir);
   if (!result.ok) throw invalid(dir, result.problems.map((p) => ({ path: `(imported) ${p.path}`, message: p.message })));
   if (opts.dataDir !== undefined) warnings.push(...(await missingTableFiles(result.marketplace)).map((p) => `${p.path}: ${p.message}`));
@@ -129,7 +131,7 @@ type KeepKnown = (file: FileName, at: PropertyKey[], values: readonly string[], 
 const notArchetype = 'is not an archetype in archetype.json; left out (never chosen by the original either: it has no archetype config)';
 const notRunnable = (kind: string) => `is not a ${kind} this marketplace can run; left out`;
 
-function toMarketplace(original: OriginalConfig, warn: Warn): MarketplaceInput {
+function toMarketplace(original: OriginalConfig, warn: Warn): { config: MarketplaceInput; sensitive: Map<string, Record<string, string[]>> } {
   const keepKnown: KeepKnown = (file, at, values, known, why) =>
     values.filter((value, i) => {
       if (Object.hasOwn(known, value)) return true;
@@ -139,7 +141,7 @@ function toMarketplace(original: OriginalConfig, warn: Warn): MarketplaceInput {
   const archetypes = Object.fromEntries(original['archetype.json'].map(({ name: n, ...a }) => [n, a]));
   const microservices = toMicroservices(original, archetypes, warn, keepKnown);
   const requestTypes = toRequestTypes(original, microservices, warn);
-  const datasets = toDatasets(original, warn);
+  const { datasets, sensitive } = toDatasets(original, warn);
   const trusted = original['agreements.json'].flatMap((s) => [...s.computeProviders, ...Object.values(s.relations).flatMap((r) => r.allowedComputeProviders)]);
   const computeProviders = Object.fromEntries([...new Set(trusted)].map((provider) => [provider, {}]));
   // Entries, never assignment by name: a party called "__proto__" must stay a party.
@@ -168,7 +170,7 @@ function toMarketplace(original: OriginalConfig, warn: Warn): MarketplaceInput {
   }));
   warnUnknownStewards(original, dataStewards, warn);
   const description = 'Imported from the original DYNAMOS etcd_launch_files.';
-  return { version: 1, name: 'dynamos', description, archetypes, computeProviders, datasets, dataStewards, microservices, requestTypes };
+  return { config: { version: 1, name: 'dynamos', description, archetypes, computeProviders, datasets, dataStewards, microservices, requestTypes }, sensitive };
 }
 
 function toMicroservices(original: OriginalConfig, archetypes: object, warn: Warn, keepKnown: KeepKnown): MarketplaceInput['microservices'] {
@@ -233,8 +235,10 @@ function warnUnknownStewards(original: OriginalConfig, stewards: object, warn: W
   });
 }
 
-function toDatasets(original: OriginalConfig, warn: Warn): NonNullable<MarketplaceInput['datasets']> {
-  return Object.fromEntries(original['datasets.json'].map((dataset, i) => {
+/** The datasets, and each one's named sensitive columns per table (they become `remove` rules). */
+function toDatasets(original: OriginalConfig, warn: Warn): { datasets: NonNullable<MarketplaceInput['datasets']>; sensitive: Map<string, Record<string, string[]>> } {
+  const sensitiveOf = new Map<string, Record<string, string[]>>();
+  const datasets = Object.fromEntries(original['datasets.json'].map((dataset, i) => {
     const sensitive: [string, string[]][] = [];
     for (const [table, columns] of Object.entries(dataset.sensitive_columns)) {
       const at = [i, 'sensitive_columns', table];
@@ -248,8 +252,10 @@ function toDatasets(original: OriginalConfig, warn: Warn): NonNullable<Marketpla
       const named = columns.filter((c) => c !== '');
       if (named.length > 0) sensitive.push([table, named]);
     }
-    return [dataset.name, { format: dataset.type, delimiter: dataset.delimiter, tables: dataset.tables, sensitiveColumns: Object.fromEntries(sensitive) }];
+    sensitiveOf.set(dataset.name, Object.fromEntries(sensitive));
+    return [dataset.name, { format: dataset.type, delimiter: dataset.delimiter, tables: dataset.tables }];
   }));
+  return { datasets, sensitive: sensitiveOf };
 }
 
 /** A name that is both a steward and a compute provider: our schema requires unique party names. */

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { Problem } from '../problems.js';
 import { formatPath, problemsFromZod } from '../problems.js';
-import { canonicalJson } from '../canonical-json.js';
 import { checkReferences } from './check-references.js';
 import type { MarketplaceConfig } from './marketplace-schema.js';
 import { marketplaceSchema } from './marketplace-schema.js';
@@ -28,11 +27,23 @@ export type MarketplaceResult =
 export function validateMarketplace(value: unknown, dataDir: string): MarketplaceResult {
   const parsed = marketplaceSchema.safeParse(value);
   const reserved = reservedKeys(value, []);
-  if (!parsed.success) return { ok: false, problems: [...reserved, ...problemsFromZod(parsed.error)] };
+  if (!parsed.success) return { ok: false, problems: [...reserved, ...withMigrationHints(problemsFromZod(parsed.error))] };
   if (reserved.length > 0) return { ok: false, problems: reserved };
   const problems = checkReferences(parsed.data);
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, marketplace: { ...parsed.data, revision: revisionOf(parsed.data), dataDir: path.resolve(dataDir) } };
+}
+
+/**
+ * `sensitiveColumns` (columns removed after the query) became `anonymization` (rules applied at the
+ * source, before it): say how to move, rather than only that the key is unknown.
+ */
+function withMigrationHints(problems: readonly Problem[]): Problem[] {
+  return problems.map((p) =>
+    p.message === 'unknown key' && /(^|\.)sensitiveColumns$/.test(p.path)
+      ? { path: p.path, message: 'sensitiveColumns was replaced by anonymization: write each column as `<column>: remove` (or pseudonymize, or {generalize: year}); see docs/marketplace-config.md' }
+      : p,
+  );
 }
 
 /** zod drops a `__proto__` key without a word; as a name it would silently vanish from the policy. */
@@ -97,6 +108,12 @@ export async function missingTableFiles(marketplace: Marketplace): Promise<Probl
   return missing.flat();
 }
 
+/**
+ * A hash of the whole validated config in the order it was written: order decides too (the first
+ * compute provider all stewards allow is the TTP; catalog order breaks ties between services), so
+ * a config that differs only in order is another revision. JSON.stringify keeps insertion order,
+ * and zod's output order is a pure function of the input's.
+ */
 function revisionOf(config: MarketplaceConfig): string {
-  return createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, 12);
+  return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 12);
 }

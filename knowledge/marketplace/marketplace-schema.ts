@@ -8,6 +8,8 @@ import { z } from 'zod';
 
 const name = z.string().min(1, 'must not be empty');
 const names = z.array(name);
+/** A table name a query can name: no characters that make DuckDB look for a file or a catalog. */
+const tableName = name.regex(/^[^./\\:\0]+$/, 'a table name cannot hold . / \\ or :');
 
 export const archetypeSchema = z.strictObject({
   /** `dataProvider`: the analysis runs at each data steward; `other`: at a trusted third party. */
@@ -22,13 +24,34 @@ export const computeProviderSchema = z.strictObject({
   description: z.string().optional(),
 });
 
+/**
+ * What sql-anonymize does to one column, at the source: before a requester's query runs, the
+ * column is removed, pseudonymised (a keyed hash with a secret fresh per job, so joins on it still
+ * work within one request and nothing links two requests), or generalised.
+ */
+export const columnRuleSchema = z.union(
+  [
+    z.enum(['remove', 'pseudonymize']),
+    /** Dates (and yyyymmdd numbers or text) to their year. */
+    z.strictObject({ generalize: z.literal('year') }),
+    /** Text to its first `length` characters; a value no longer than that becomes NULL. */
+    z.strictObject({ generalize: z.literal('prefix'), length: z.number().int().positive() }),
+    /** Numbers to the lower bound of their bucket of `width`. */
+    z.strictObject({ generalize: z.literal('bucket'), width: z.number().positive() }),
+  ],
+  { error: 'expected remove, pseudonymize, {generalize: year}, {generalize: prefix, length: N} or {generalize: bucket, width: N}' },
+);
+
+/** Table → column → rule. Column names compare case-insensitively, as in SQL. */
+export const anonymizationSchema = z.record(name, z.record(name, columnRuleSchema));
+
 export const datasetSchema = z.strictObject({
   format: z.enum(['csv']).default('csv'),
   /** CSV field delimiter; the original's files use `;`. */
   delimiter: z.string().length(1).default(';'),
-  tables: names.min(1, 'a dataset has at least one table'),
-  /** Columns removed by sql-anonymize, per table. */
-  sensitiveColumns: z.record(name, names).default({}),
+  tables: z.array(tableName).min(1, 'a dataset has at least one table'),
+  /** What sql-anonymize does to each named column, per table, wherever this dataset is held. */
+  anonymization: anonymizationSchema.default({}),
   description: z.string().optional(),
 });
 
@@ -44,8 +67,8 @@ export const relationSchema = z.strictObject({
 export const stewardDatasetSchema = z.strictObject({
   /** Table name → CSV file, relative to the data directory. */
   tables: z.record(name, name),
-  /** Extra sensitive columns this steward declares, on top of the dataset's. */
-  sensitiveColumns: z.record(name, names).default({}),
+  /** This steward's own rules; a column named here replaces the dataset's rule for it. */
+  anonymization: anonymizationSchema.default({}),
 });
 
 export const dataStewardSchema = z.strictObject({
@@ -98,3 +121,6 @@ export type StewardDataset = z.output<typeof stewardDatasetSchema>;
 export type Relation = z.output<typeof relationSchema>;
 export type Microservice = z.output<typeof microserviceSchema>;
 export type RequestType = z.output<typeof requestTypeSchema>;
+export type ColumnRule = z.output<typeof columnRuleSchema>;
+/** Table → column → rule, as a job applies them. */
+export type AnonymizationRules = Readonly<Record<string, Readonly<Record<string, ColumnRule>>>>;

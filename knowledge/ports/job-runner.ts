@@ -1,4 +1,5 @@
 import type { AlgorithmName } from '../catalog.js';
+import type { AnonymizationRules } from '../marketplace/marketplace-schema.js';
 
 /**
  * Runs the single-use jobs of one request (DESIGN §6). A job is the part of the chain that runs
@@ -35,8 +36,12 @@ export interface JobSpec {
   readonly request: JobRequest;
   /** Tables this job may read: only the steward's own, only the datasets the agreement allows. */
   readonly tables: readonly TableSource[];
-  /** Columns sql-anonymize removes. */
-  readonly sensitiveColumns: readonly string[];
+  /**
+   * The steward's anonymisation, per table and column, when sql-anonymize is in this job's chain:
+   * the job builds its tables from it before the query runs, so the query sees nothing else.
+   * Absent when the chain has no sql-anonymize (and for a TTP, which holds no tables).
+   */
+  readonly anonymization?: AnonymizationRules;
   /** Parties whose output streams into this job, one stream each. */
   readonly inputs: readonly string[];
   readonly output: JobOutput;

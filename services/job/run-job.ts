@@ -11,6 +11,7 @@ import { TableWriter } from '../sidecar/table-writer.js';
 import { asQueryFailure } from '../workspace/table-columns.js';
 import { openWorkspace } from '../workspace/workspace.js';
 import type { RunnerMessage, StageTiming } from './job-protocol.js';
+import { publicMessage } from './public-message.js';
 
 export interface JobOutcome {
   readonly rowsOut: number;
@@ -42,11 +43,18 @@ export async function runJob(
     }
   };
   try {
-    const workspace = await timed('workspace', () => openWorkspace(engine, spec.tables, { tempDir: assignment.tempDir, threads: assignment.threads, tableReads: assignment.tableReads }));
+    const workspace = await timed('workspace', () =>
+      openWorkspace(engine, spec.tables, {
+        tempDir: assignment.tempDir,
+        threads: assignment.threads,
+        tableReads: assignment.tableReads,
+        ...(spec.anonymization === undefined ? {} : { anonymization: spec.anonymization }),
+      }),
+    );
     try {
       let data = await timed('inputs', () => receiveInputs(engine, assignment, onAccepting));
       let tables = 0;
-      const ctx: ServiceContext = { job: spec, db: workspace.db, newTableName: (prefix) => `${prefix}_${++tables}` };
+      const ctx: ServiceContext = { job: spec, db: workspace.db, anonymizedAtSource: workspace.anonymizedAtSource, newTableName: (prefix) => `${prefix}_${++tables}` };
       for (const name of spec.services) data = await timed(name, () => serviceNamed(name).run(ctx, data));
       checkStreamCount(spec, data);
       const sent: SendStats[] = [];
@@ -61,8 +69,13 @@ export async function runJob(
     }
   } catch (error) {
     const failure = toDynamosError(asQueryFailure(error), 'JOB_FAILED');
-    await sendFailure(output, origin, failure).catch(() => undefined);
-    throw failure;
+    const told = new DynamosError(failure.code, publicMessage(failure.message, { tables: spec.tables, tempDir: assignment.tempDir }), {
+      retryable: failure.retryable,
+      cause: failure,
+      ...(failure.details === undefined ? {} : { details: failure.details }),
+    });
+    await sendFailure(output, origin, told).catch(() => undefined);
+    throw told;
   }
 }
 

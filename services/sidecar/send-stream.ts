@@ -4,7 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { ColumnSchema, RequestEnvelope, StreamFrame } from '../../proto/generated/dynamos/v1/microservice.js';
 import type { Artifact, DataSet } from '../microservice.js';
-import { sqlIdentifier } from '../workspace/load-csv-table.js';
+import { sqlIdentifier } from '../workspace/sql-text.js';
 import { asQueryFailure } from '../workspace/table-columns.js';
 import { ChunkAssembler } from './chunk-assembler.js';
 import { wireTypeOf } from './column-types.js';

@@ -4,7 +4,7 @@ import type { DuckDBAppender, DuckDBConnection, DuckDBType } from '@duckdb/node-
 import { DynamosError } from '../../knowledge/errors.js';
 import type { ColumnSchema, DataChunk } from '../../proto/generated/dynamos/v1/microservice.js';
 import { ColumnType } from '../../proto/generated/dynamos/v1/microservice.js';
-import { sqlIdentifier } from '../workspace/load-csv-table.js';
+import { sqlIdentifier } from '../workspace/sql-text.js';
 import { sqlTypeOf, valueWidth } from './column-types.js';
 
 const duckTypes: Partial<Record<ColumnType, DuckDBType>> = {

@@ -1,5 +1,5 @@
 import type { DataSet, Microservice, ServiceContext } from '../microservice.js';
-import { sqlIdentifier, sqlString } from '../workspace/load-csv-table.js';
+import { sqlIdentifier, sqlString } from '../workspace/sql-text.js';
 import { isNumericType, tableColumns } from '../workspace/table-columns.js';
 import type { TableColumn } from '../workspace/table-columns.js';
 

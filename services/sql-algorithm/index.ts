@@ -4,7 +4,7 @@ import type { AlgorithmName } from '../../knowledge/catalog.js';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { DataSet, Microservice, ServiceContext } from '../microservice.js';
 import { providerColumn } from '../sql-aggregate/index.js';
-import { sqlIdentifier } from '../workspace/load-csv-table.js';
+import { sqlIdentifier } from '../workspace/sql-text.js';
 import { asQueryFailure, isNumericType, tableColumns } from '../workspace/table-columns.js';
 import type { TableColumn } from '../workspace/table-columns.js';
 

@@ -1,6 +1,6 @@
 import { DynamosError } from '../../knowledge/errors.js';
 import type { Artifact, DataSet, Microservice, ServiceContext } from '../microservice.js';
-import { sqlIdentifier } from '../workspace/load-csv-table.js';
+import { sqlIdentifier } from '../workspace/sql-text.js';
 import { isNumericType, isTextType, tableColumns } from '../workspace/table-columns.js';
 import { maxBars, renderBarChartSvg } from './bar-chart.js';
 import type { Bar, BarChart } from './bar-chart.js';

@@ -23,14 +23,16 @@ const selectKeywords: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Checks that `query` is exactly one SELECT statement and prepares it (which binds it: tables
+ * Checks that `query` is exactly one SELECT statement inside the closed SQL surface
+ * (knowledge/sql-surface.ts) that reads only `tables`, and prepares it (which binds it: tables
  * and columns exist). Nothing of the query runs here.
  *
  * @throws DynamosError QUERY_REJECTED when the text is empty, holds several statements, is not a
- *   SELECT, or reaches a file (the workspace refuses external access); QUERY_FAILED when DuckDB
- *   cannot parse or bind it, with DuckDB's first line.
+ *   SELECT, calls a function outside the allowlist, reads anything but `tables`, or reaches a file
+ *   (the workspace refuses external access); QUERY_FAILED when DuckDB cannot parse or bind it, with
+ *   DuckDB's first line.
  */
-export async function prepareSelect(db: DuckDBConnection, query: string): Promise<DuckDBPreparedStatement> {
+export async function prepareSelect(db: DuckDBConnection, query: string, tables: readonly string[]): Promise<DuckDBPreparedStatement> {
   const extracted = await extractStatements(db, query);
   if (extracted.count !== 1) throw rejected(`expected exactly one SELECT statement, found ${extracted.count} statements`, 'multiple');
   const parsed = await parseQuery(db, query);
@@ -42,6 +44,11 @@ export async function prepareSelect(db: DuckDBConnection, query: string): Promis
   if (parsed.kind === 'notSelect') {
     throw rejected(`expected one SELECT statement, found a statement that is not a SELECT behind ${keyword}`, keyword);
   }
+  // The daemon checked the same on its own parser; a job never trusts that it did.
+  const allowed = new Set(tables.map((t) => t.toLowerCase()));
+  const outside = parsed.tables.filter((t) => !allowed.has(t.toLowerCase()));
+  const refused = [...parsed.refused.map((r) => r.message), ...outside.map((t) => `table ${t} is not one of this job's tables (${tables.join(', ') || 'none'})`)];
+  if (refused.length > 0) throw rejected(`query refused: ${refused.join('; ')}`, [...parsed.refused.map((r) => r.name), ...outside].join(', '));
   let prepared: DuckDBPreparedStatement;
   try {
     prepared = await extracted.prepare(0);

@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { DataSet, Microservice, ServiceContext } from '../microservice.js';
-import { sqlIdentifier, sqlString } from '../workspace/load-csv-table.js';
+import { sqlIdentifier, sqlString } from '../workspace/sql-text.js';
 import { prepareSelect, queryError } from './check-query.js';
 import { uniqueColumnNames } from './unique-column-names.js';
 
@@ -25,7 +25,7 @@ export const sqlQuery: Microservice = {
   async run(ctx: ServiceContext, _inputs: readonly DataSet[]): Promise<DataSet[]> {
     await requireLockedWorkspace(ctx.db);
     const query = ctx.job.request.query;
-    const prepared = await prepareSelect(ctx.db, query);
+    const prepared = await prepareSelect(ctx.db, query, ctx.job.tables.map((t) => t.name));
     let names: string[];
     try {
       names = uniqueColumnNames(Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnName(i)));

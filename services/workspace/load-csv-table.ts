@@ -1,7 +1,12 @@
 import { open } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DynamosError } from '../../knowledge/errors.js';
+import type { ColumnRule } from '../../knowledge/marketplace/marketplace-schema.js';
 import type { TableSource } from '../../knowledge/ports/job-runner.js';
+import { anonymizedSelectList } from '../sql-anonymize/source-view.js';
+import type { PseudonymSecret } from '../sql-anonymize/source-view.js';
+import { sqlIdentifier, sqlString } from './sql-text.js';
+import type { TableColumn } from './table-columns.js';
 
 const sampleBytes = 64 * 1024;
 
@@ -26,12 +31,38 @@ export function csvLineOptions(sample: Uint8Array): string {
  * every column first. The dialect and column types are sniffed once and written into the view,
  * so binding the view later does not sniff the file again.
  */
-export async function loadCsvTable(db: DuckDBConnection, table: TableSource, sniffed?: string): Promise<void> {
-  const read = sniffed ?? (await sniffedReadCsv(db, table));
+export async function loadCsvTable(db: DuckDBConnection, table: TableSource, opts: { sniffed?: string; anonymized?: SourceAnonymization } = {}): Promise<void> {
+  const read = opts.sniffed ?? (await sniffedReadCsv(db, table));
+  let select = '*';
+  if (opts.anonymized !== undefined) {
+    const columns = await readColumns(db, table, read);
+    select = anonymizedSelectList(table.name, columns, opts.anonymized.rules, opts.anonymized.secret);
+  }
   try {
-    await db.run(`CREATE VIEW ${sqlIdentifier(table.name)} AS SELECT * FROM ${read}`);
+    await db.run(`CREATE VIEW ${sqlIdentifier(table.name)} AS SELECT ${select} FROM ${read}`);
   } catch (cause) {
     throw notCsv(table, cause);
+  }
+}
+
+/** How a steward's table is anonymised at the source: its rules, and the job's pseudonym secret. */
+export interface SourceAnonymization {
+  readonly rules: Readonly<Record<string, ColumnRule>>;
+  readonly secret: PseudonymSecret;
+}
+
+/** The columns `read` yields, from binding it (nothing is read but what binding needs). */
+async function readColumns(db: DuckDBConnection, table: TableSource, read: string): Promise<TableColumn[]> {
+  let prepared;
+  try {
+    prepared = await db.prepare(`SELECT * FROM ${read}`);
+  } catch (cause) {
+    throw notCsv(table, cause);
+  }
+  try {
+    return Array.from({ length: prepared.columnCount }, (_, i) => ({ name: prepared.columnName(i), typeId: prepared.columnTypeId(i), type: prepared.columnType(i).toString() }));
+  } finally {
+    prepared.destroySync();
   }
 }
 
@@ -62,7 +93,9 @@ async function readSample(table: TableSource): Promise<Uint8Array> {
       await handle.close();
     }
   } catch (cause) {
-    throw new DynamosError('DATA_UNAVAILABLE', `table ${table.name}: cannot read ${table.file}: ${(cause as Error).message}`, {
+    // The requester sees this: the table's name and why, never where the file lives.
+    const why = (cause as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new DynamosError('DATA_UNAVAILABLE', `table ${table.name}: its file cannot be read (${why})`, {
       retryable: false,
       cause,
     });
@@ -71,13 +104,6 @@ async function readSample(table: TableSource): Promise<Uint8Array> {
 
 function notCsv(table: TableSource, cause: unknown): DynamosError {
   const first = (cause as Error).message.split('\n')[0];
-  return new DynamosError('DATA_UNAVAILABLE', `table ${table.name}: ${table.file} does not load as CSV: ${first}`, { retryable: false, cause });
+  return new DynamosError('DATA_UNAVAILABLE', `table ${table.name}: its file does not load as CSV: ${first}`, { retryable: false, cause });
 }
 
-export function sqlString(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
-}
-
-export function sqlIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}

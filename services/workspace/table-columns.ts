@@ -1,7 +1,7 @@
 import { DuckDBTypeId } from '@duckdb/node-api';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { sqlIdentifier } from './load-csv-table.js';
+import { sqlIdentifier } from './sql-text.js';
 
 /** One column of a job table, as services need it to build SQL. */
 export interface TableColumn {

@@ -2,11 +2,16 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { TableSource } from '../../knowledge/ports/job-runner.js';
 import { DynamosError } from '../../knowledge/errors.js';
-import { loadCsvTable, sqlString } from './load-csv-table.js';
+import type { AnonymizationRules } from '../../knowledge/marketplace/marketplace-schema.js';
+import { freshPseudonymSecret } from '../sql-anonymize/source-view.js';
+import { loadCsvTable } from './load-csv-table.js';
+import { sqlString } from './sql-text.js';
 
 /** A job's private DuckDB database: the steward's permitted tables and nothing else. */
 export interface Workspace {
   readonly db: DuckDBConnection;
+  /** Whether the tables were built from the steward's anonymisation (`anonymization` given). */
+  readonly anonymizedAtSource: boolean;
   close(): void;
 }
 
@@ -19,6 +24,11 @@ export interface WorkspaceOptions {
   readonly tableReads?: Readonly<Record<string, string>>;
   /** DuckDB memory limit such as '2GB'. @default DuckDB's (80 % of RAM) */
   readonly memoryLimit?: string;
+  /**
+   * The steward's anonymisation: when given, each table is a view that already applies it (the
+   * only view of the data that exists), with pseudonyms keyed by a secret made here, per job.
+   */
+  readonly anonymization?: AnonymizationRules;
 }
 
 /** Creates the database engine; done before a job is assigned, so a warm process is ready at once. */
@@ -47,11 +57,14 @@ export async function openWorkspace(
     if (opts.threads !== undefined) await db.run(`SET threads = ${Math.max(1, Math.floor(opts.threads))}`);
     if (opts.tempDir !== undefined) await db.run(`SET temp_directory = ${sqlString(opts.tempDir)}`);
     else await db.run(`SET temp_directory = ''`);
+    const secret = opts.anonymization === undefined ? undefined : freshPseudonymSecret();
     // Sniff the files side by side, a connection each: one connection runs one statement at a time.
     await Promise.all(tables.map(async (table) => {
       const own = await engine.connect();
+      const sniffed = opts.tableReads?.[table.name];
+      const rules = secret === undefined ? undefined : rulesOf(opts.anonymization ?? {}, table.name);
       try {
-        await loadCsvTable(own, table, opts.tableReads?.[table.name]);
+        await loadCsvTable(own, table, { ...(sniffed === undefined ? {} : { sniffed }), ...(rules === undefined || secret === undefined ? {} : { anonymized: { rules, secret } }) });
       } finally {
         own.closeSync();
       }
@@ -64,7 +77,13 @@ export async function openWorkspace(
     db.closeSync();
     throw error;
   }
-  return { db, close: () => db.closeSync() };
+  return { db, anonymizedAtSource: opts.anonymization !== undefined, close: () => db.closeSync() };
+}
+
+/** The rules for `table`, its name compared case-insensitively as SQL does; none is an empty set. */
+function rulesOf(anonymization: AnonymizationRules, table: string) {
+  const key = Object.keys(anonymization).find((t) => t.toLowerCase() === table.toLowerCase());
+  return key === undefined ? {} : (anonymization[key] ?? {});
 }
 
 /**

@@ -13,10 +13,15 @@ describe('tables a query reads (DuckDB parser, knowledge/query-tables)', () => {
     ['a set operation', 'SELECT Unieknr FROM Personen UNION SELECT Unieknr FROM Aanstellingen', ['Personen', 'Aanstellingen']],
     ['not a CTE name', 'WITH p AS (SELECT * FROM Personen) SELECT * FROM p', ['Personen']],
     ['a CTE shadowing a table', 'WITH Aanstellingen AS (SELECT 1 AS x) SELECT * FROM Aanstellingen', []],
-    ['a schema-qualified table even when a CTE has its name', 'WITH Personen AS (SELECT 1) SELECT * FROM main.Personen', ['Personen']],
+    ['a later CTE reading an earlier one', 'WITH a AS (SELECT * FROM Personen), b AS (SELECT * FROM a) SELECT * FROM b', ['Personen']],
+    ['a CTE body naming itself reads the table of that name (DuckDB binds it so)', 'WITH Personen AS (SELECT * FROM Personen) SELECT * FROM Personen', ['Personen']],
+    ['an earlier CTE naming a later one reads a table', 'WITH a AS (SELECT * FROM b), b AS (SELECT 1) SELECT * FROM a', ['b']],
+    ['a CTE is out of scope outside its query', 'SELECT * FROM (WITH c AS (SELECT 1) SELECT * FROM c), c', ['c']],
+    ['a recursive CTE sees itself in its recursive part only', 'WITH RECURSIVE r AS (SELECT * FROM r UNION ALL SELECT n FROM r) SELECT * FROM r', ['r']],
+    ['a recursive CTE', 'WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT * FROM r', []],
     ['FROM-first syntax', 'FROM Personen', ['Personen']],
     ['no table at all', 'SELECT 1', []],
-    ['a table function is not a table', "SELECT * FROM read_csv('/etc/passwd')", []],
+    ['a table function is not a table (it is refused)', "SELECT * FROM read_csv('/etc/passwd')", []],
   ];
   for (const [what, sql, tables] of rows) {
     it(`finds ${JSON.stringify(tables)} in ${what}`, async () => {
@@ -30,14 +35,14 @@ describe('tables a query reads (DuckDB parser, knowledge/query-tables)', () => {
     assert.equal((await inspector.inspect("COPY Personen TO '/tmp/x'")).kind, 'notSelect');
     assert.equal((await inspector.inspect('WITH t AS (SELECT 1) DELETE FROM Personen')).kind, 'notSelect');
     assert.equal((await inspector.inspect('SELEC 1')).kind, 'syntaxError');
-    assert.deepEqual(await inspector.inspect('SELECT 1; SELECT 2'), { kind: 'select', statements: 2, tables: [] });
+    assert.deepEqual(await inspector.inspect('SELECT 1; SELECT 2'), { kind: 'select', statements: 2, tables: [], refused: [] });
   });
 
   it('answers a text it has seen as it did the first time, each text on its own, past its memory size', async () => {
     const texts = Array.from({ length: DuckDBQueryInspector.rememberedQueries + 5 }, (_, i) => `SELECT * FROM t${i}`);
     for (const text of texts) await inspector.inspect(text);
     for (const i of [0, 3, texts.length - 1]) {
-      assert.deepEqual(await inspector.inspect(texts[i] as string), { kind: 'select', statements: 1, tables: [`t${i}`] });
+      assert.deepEqual(await inspector.inspect(texts[i] as string), { kind: 'select', statements: 1, tables: [`t${i}`], refused: [] });
     }
     assert.equal((await inspector.inspect('SELEC 1')).kind, 'syntaxError');
     assert.equal((await inspector.inspect('SELEC 1')).kind, 'syntaxError');

@@ -14,7 +14,6 @@ export function jobSpec(overrides: JobSpecOverrides = {}): JobSpec {
     partyKind: 'dataSteward',
     services: ['sql-query', 'sql-algorithm'],
     tables: [],
-    sensitiveColumns: [],
     inputs: [],
     output: { to: 'requester', streams: 1 },
     ...rest,
@@ -35,10 +34,11 @@ const tablesMade = new WeakMap<DuckDBConnection, number>();
  * A service context over `db` that names new tables `<prefix>_<n>`, n counting up per database,
  * so contexts sharing a database never collide.
  */
-export function serviceContext(db: DuckDBConnection, job: JobSpec = jobSpec()): ServiceContext {
+export function serviceContext(db: DuckDBConnection, job: JobSpec = jobSpec(), anonymizedAtSource = job.anonymization !== undefined): ServiceContext {
   return {
     job,
     db,
+    anonymizedAtSource,
     newTableName: (prefix) => {
       const n = (tablesMade.get(db) ?? 0) + 1;
       tablesMade.set(db, n);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DuckDBInstance } from '@duckdb/node-api';
+import type { AnonymizationRules } from '../../knowledge/marketplace/marketplace-schema.js';
 import type { TableSource } from '../../knowledge/ports/job-runner.js';
 import { createEngine, openWorkspace } from '../../services/workspace/workspace.js';
 import type { Workspace } from '../../services/workspace/workspace.js';
@@ -13,17 +14,24 @@ export interface CsvWorkspace extends Workspace {
   readonly tables: readonly TableSource[];
 }
 
-/** Writes each table's text as `<name>.csv` to a fresh temp dir and opens a locked workspace on them. */
-export async function csvWorkspace(csvByTable: Readonly<Record<string, string>>, delimiter = ';'): Promise<CsvWorkspace> {
+/**
+ * Writes each table's text as `<name>.csv` to a fresh temp dir and opens a locked workspace on them,
+ * with the tables anonymised at the source when `anonymization` is given.
+ */
+export async function csvWorkspace(csvByTable: Readonly<Record<string, string>>, delimiter = ';', anonymization?: AnonymizationRules): Promise<CsvWorkspace> {
   const dir = mkdtempSync(join(tmpdir(), 'dynamos-ws-'));
   const tables = Object.entries(csvByTable).map(([name, text]): TableSource => {
     const file = join(dir, `${name}.csv`);
     writeFileSync(file, text);
     return { name, file, format: 'csv', delimiter };
   });
-  const workspace = await openWorkspace(await createEngine({ threads: 2 }), tables);
+  const workspace = await openWorkspace(await createEngine({ threads: 2 }), tables, anonymization === undefined ? {} : { anonymization }).catch((error: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  });
   return {
     db: workspace.db,
+    anonymizedAtSource: workspace.anonymizedAtSource,
     dir,
     tables,
     close: () => {

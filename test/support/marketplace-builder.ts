@@ -88,13 +88,13 @@ export const archetypeWeight =
   };
 
 /**
- * Adds dataset `grades` (table Cijfers, sensitive Studentnr) held by `holders`, and allows it in
+ * Adds dataset `grades` (table Cijfers, Studentnr pseudonymised) held by `holders`, and allows it in
  * their relations with the analyst when `allowed`.
  */
 export const gradesDataset =
   (holders: readonly string[], allowed = true): ConfigEdit =>
   (c) => {
-    c.datasets = { ...c.datasets, grades: { tables: ['Cijfers'], sensitiveColumns: { Cijfers: ['Studentnr'] } } };
+    c.datasets = { ...c.datasets, grades: { tables: ['Cijfers'], anonymization: { Cijfers: { Studentnr: 'pseudonymize' } } } };
     for (const holder of holders) {
       const s = entry(c.dataStewards, holder);
       s.datasets = { ...s.datasets, grades: { tables: { Cijfers: `${holder}/Cijfers.csv` } } };
@@ -160,7 +160,7 @@ export function randomCase(seed: number): { config: MarketplaceInput; request: D
       dataThroughTtp: { computeProvider: 'other', weight: pick([50, 100, 200]) },
     },
     computeProviders: Object.fromEntries(ttps.map((t) => [t, {}])),
-    datasets: { wageGap: { tables: ['Personen', 'Aanstellingen'], sensitiveColumns: { Personen: ['Unieknr'] } }, grades: { tables: ['Cijfers'] } },
+    datasets: { wageGap: { tables: ['Personen', 'Aanstellingen'], anonymization: { Personen: { Unieknr: 'pseudonymize' } } }, grades: { tables: ['Cijfers'] } },
     dataStewards,
   };
   const request: DataRequest = {

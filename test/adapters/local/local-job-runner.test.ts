@@ -17,6 +17,7 @@ import { exampleData, expectedAverages } from '../../support/example-data.js';
 import type { ExampleData } from '../../support/example-data.js';
 import { dataRequest, exampleConfig, marketplaceFrom } from '../../support/fixtures.js';
 import { jobTempDirsOfThisProcess, processesOfRunner } from '../../support/processes.js';
+import { endlessQuery, endlessRowsOf } from '../../support/endless-query.js';
 
 describe('LocalJobRunner: single-use job processes', function () {
   let data: ExampleData;
@@ -68,7 +69,7 @@ describe('LocalJobRunner: single-use job processes', function () {
   });
 
   it('kills a job at its deadline with its process group', async () => {
-    const slow = deploymentFor({ providers: ['UVA'], query: 'SELECT count(*) AS n FROM range(1000000000000) a', tables: [], algorithm: 'none' }, 5_000);
+    const slow = deploymentFor({ providers: ['UVA'], query: endlessQuery, tables: [], algorithm: 'none' }, 5_000);
     const running = runner.run(slow);
     const [assigned] = (await once(runner.events, 'jobAssigned')) as [{ pid: number }];
     assert.ok(processesOfRunner(runner.runnerId).includes(assigned.pid));
@@ -81,7 +82,7 @@ describe('LocalJobRunner: single-use job processes', function () {
 
   it('cancels every job of a deployment when its signal aborts', async () => {
     const controller = new AbortController();
-    const running = runner.run(deploymentFor({ providers: ['UVA'], query: 'SELECT count(*) AS n FROM range(1000000000000) a', tables: [], algorithm: 'none' }), controller.signal);
+    const running = runner.run(deploymentFor({ providers: ['UVA'], query: endlessQuery, tables: [], algorithm: 'none' }), controller.signal);
     await once(runner.events, 'jobAssigned');
     controller.abort();
     await assert.rejects(running, (e: unknown) => e instanceof DynamosError && e.code === 'JOB_CANCELLED');
@@ -89,7 +90,7 @@ describe('LocalJobRunner: single-use job processes', function () {
   });
 
   it('reports a crashed steward job and ends the TTP job waiting for its data', async () => {
-    const deployment = deploymentFor({ providers: ['VU', 'UVA'], options: { aggregate: true }, query: 'SELECT * FROM Personen p JOIN Aanstellingen s ON p.Unieknr = s.Unieknr, range(100000000000)' });
+    const deployment = deploymentFor({ providers: ['VU', 'UVA'], options: { aggregate: true }, query: endlessRowsOf('Personen p JOIN Aanstellingen s ON p.Unieknr = s.Unieknr') });
     const running = runner.run(deployment);
     const assigned = new Map<string, number>();
     while (assigned.size < 3) {
@@ -110,7 +111,7 @@ describe('LocalJobRunner: single-use job processes', function () {
   });
 
   it('returns the other steward\'s result when one steward\'s query fails on its data', async () => {
-    const query = "SELECT Geslacht, CASE WHEN p.Instcode = 'UVA' THEN error('bad row') ELSE Salschal END AS Salschal FROM Personen p JOIN Aanstellingen s ON p.Unieknr = s.Unieknr";
+    const query = "SELECT Geslacht, CASE WHEN p.Instcode = 'UVA' THEN CAST(p.Instcode || ' row' AS INTEGER) ELSE Salschal END AS Salschal FROM Personen p JOIN Aanstellingen s ON p.Unieknr = s.Unieknr";
     const result = await runner.run(deploymentFor({ providers: ['VU', 'UVA'], query }));
     assert.deepEqual(result.jobs.map((j) => [j.party, j.status, j.error?.code]), [['VU', 'succeeded', undefined], ['UVA', 'failed', 'QUERY_FAILED']]);
     assert.deepEqual(result.results.map((r) => r.computedBy), ['VU']);

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { generateWageGapData } from '../../../experiments/datasets/generate-wage-gap.js';
 import { exampleMarketplaceFile, repoRoot, requireSharedDatasets } from '../../support/fixtures.js';
 
 interface Run {
@@ -58,6 +59,18 @@ describe('dynamos check-config', () => {
     assert.equal(run.err[0], `dataStewards.UVA.datasets.wageGap.tables.Personen: table file ${path.join(tmp, 'UVA/Personen.csv')} does not exist`);
   });
 
+  it('checks that every column an anonymization rule names is in the table files', async () => {
+    const data = path.join(tmp, 'data');
+    await generateWageGapData(data, ['UVA', 'VU', 'RUG'], { rows: 3 });
+    const file = path.join(tmp, 'typo.yaml');
+    await writeFile(file, (await readFile(exampleMarketplaceFile, 'utf8')).replace('Gebdat: { generalize: year }', 'Gebdatt: { generalize: year }'));
+    const run = dynamos('check-config', file, '--data-dir', data);
+    assert.equal(run.status, 2);
+    assert.equal(run.err.length, 3, 'one problem for each steward holding the table');
+    assert.match(run.err[0] ?? '', /^datasets\.wageGap\.anonymization\.Personen\.Gebdatt: UVA's file for table Personen has no column "Gebdatt" \(its columns: Instcode, Unieknr, Geslacht, Gebdat, /);
+    assert.equal(dynamos('check-config', exampleMarketplaceFile, '--data-dir', data).status, 0);
+  });
+
   it('exits 2 on a YAML syntax error, naming the line', async () => {
     const file = path.join(tmp, 'syntax.yaml');
     await writeFile(file, 'version: 1\narchetypes: [computeToData\n');
@@ -88,7 +101,7 @@ describe('dynamos import-dynamos', () => {
     await writeFile(file, imported.stdout);
     const checked = dynamos('check-config', file, '--data-dir', shared);
     assert.equal(checked.status, 0, checked.err.join('\n'));
-    assert.deepEqual(checked.out.slice(1), ['3 data stewards, 2 compute providers (TTPs), 2 relations', `every table file is present in ${path.resolve(shared)}`]);
+    assert.deepEqual(checked.out.slice(1), ['3 data stewards, 2 compute providers (TTPs), 2 relations', `every table file is present in ${path.resolve(shared)}, with every column its anonymization names`]);
   });
 
   it('writes the YAML to --out, warnings still on stderr', async () => {

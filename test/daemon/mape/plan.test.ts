@@ -109,36 +109,54 @@ describe('plan: computeToData jobs', () => {
     assert.equal(p.ttp, undefined);
   });
 
-  it("gives a steward its own tables, as absolute files, and the dataset's sensitive columns", () => {
+  it('gives a steward its own tables, as absolute files, without anonymization when nothing asks for it', () => {
     const vu = job(planFor({}), 'VU');
     assert.deepEqual(vu.tables, wageGapAt('VU'));
-    assert.deepEqual(vu.sensitiveColumns, ['Unieknr', 'Nationaliteit']);
+    assert.equal(vu.anonymization, undefined, 'VU mandates no sql-anonymize and the option is off');
     assert.equal(vu.outputColumns, undefined, 'results, not data, leave the steward');
   });
 
-  it("adds the steward's own sensitive columns to the dataset's", () => {
-    const tables = { Personen: 'VU/Personen.csv', Aanstellingen: 'VU/Aanstellingen.csv' };
-    const edit = steward('VU', { datasets: { wageGap: { tables, sensitiveColumns: { Personen: ['Gebdat'] } } } });
-    const p = planFor({}, edit);
-    assert.deepEqual(job(p, 'VU').sensitiveColumns, ['Unieknr', 'Nationaliteit', 'Gebdat']);
-    assert.deepEqual(job(p, 'UVA').sensitiveColumns, ['Unieknr', 'Nationaliteit']);
+  it("gives a steward whose chain has sql-anonymize the dataset's rules, and says in the chain what they do", () => {
+    const p = planFor({});
+    const uva = job(p, 'UVA');
+    assert.deepEqual(uva.anonymization, {
+      Personen: { Unieknr: 'pseudonymize', Gebdat: { generalize: 'year' }, Nationaliteit: 'remove' },
+      Aanstellingen: { Unieknr: 'pseudonymize', Ingdatdv: { generalize: 'year' } },
+    });
+    const chain = p.kind === 'deploy' ? p.explanation.chains.find((c) => c.party === 'UVA') : undefined;
+    assert.ok(chain?.notes.includes('sql-anonymize: mandated by UVA for sqlDataRequest'));
+    assert.ok(chain?.notes.includes('sql-anonymize: at the source, before the query: Personen: Unieknr pseudonymized, Gebdat to its year, Nationaliteit removed; Aanstellingen: Unieknr pseudonymized, Ingdatdv to its year'));
   });
 
-  it('tells the TTP every steward\'s sensitive columns, in case a config anonymises there', () => {
-    const tables = { Personen: 'VU/Personen.csv', Aanstellingen: 'VU/Aanstellingen.csv' };
-    const p = planFor({ options: { aggregate: true } }, steward('VU', { datasets: { wageGap: { tables, sensitiveColumns: { Personen: ['Gebdat'] } } } }));
-    assert.deepEqual(job(p, 'SURF').sensitiveColumns, ['Unieknr', 'Nationaliteit', 'Gebdat']);
+  it('anonymizes at every steward when the request switches the option on', () => {
+    const p = planFor({ options: { anonymize: true } });
+    assert.ok(job(p, 'VU').anonymization !== undefined);
+    assert.ok(job(p, 'UVA').anonymization !== undefined);
+  });
+
+  it("lets a steward's own rule for a column replace the dataset's, and add columns", () => {
+    const tables = { Personen: 'UVA/Personen.csv', Aanstellingen: 'UVA/Aanstellingen.csv' };
+    const edit = steward('UVA', { datasets: { wageGap: { tables, anonymization: { Personen: { gebdat: 'remove', Geslacht: 'pseudonymize' } } } } });
+    const p = planFor({}, edit);
+    assert.deepEqual(job(p, 'UVA').anonymization?.['Personen'], { Unieknr: 'pseudonymize', Nationaliteit: 'remove', gebdat: 'remove', Geslacht: 'pseudonymize' });
+  });
+
+  it('gives the TTP no tables and no rules: anonymization happens at the stewards, before data leaves', () => {
+    const p = planFor({ options: { aggregate: true } });
+    assert.deepEqual(job(p, 'SURF').tables, []);
+    assert.equal(job(p, 'SURF').anonymization, undefined);
+    assert.ok(job(p, 'UVA').anonymization !== undefined);
   });
 
   const tableRows = [
-    { reads: ['Personen'], tables: wageGapAt('VU'), sensitive: ['Unieknr', 'Nationaliteit'] },
-    { reads: ['Cijfers'], tables: [{ name: 'Cijfers', file: '/data/VU/Cijfers.csv', format: 'csv', delimiter: ';' }], sensitive: ['Studentnr'] },
+    { reads: ['Personen'], tables: wageGapAt('UVA'), rules: ['Personen', 'Aanstellingen'] },
+    { reads: ['Cijfers'], tables: [{ name: 'Cijfers', file: '/data/UVA/Cijfers.csv', format: 'csv', delimiter: ';' }], rules: ['Cijfers'] },
   ];
   for (const row of tableRows) {
-    it(`gives only the tables of the datasets the query reads (${row.reads.join(', ')})`, () => {
-      const vu = job(planFor({ tables: row.reads }, gradesDataset(['VU', 'UVA'])), 'VU');
-      assert.deepEqual(vu.tables, row.tables);
-      assert.deepEqual(vu.sensitiveColumns, row.sensitive);
+    it(`gives only the tables of the datasets the query reads, with their rules (${row.reads.join(', ')})`, () => {
+      const uva = job(planFor({ tables: row.reads }, gradesDataset(['VU', 'UVA'])), 'UVA');
+      assert.deepEqual(uva.tables, row.tables);
+      assert.deepEqual(Object.keys(uva.anonymization ?? {}), row.rules);
     });
   }
 });

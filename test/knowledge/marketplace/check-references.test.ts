@@ -50,10 +50,22 @@ describe('marketplace problems', () => {
       message: /^missing a file for table "Aanstellingen"$/,
     },
     {
-      rule: 'a steward sensitive column is located under sensitiveColumns, not tables',
-      change: (c) => (c.dataStewards.UVA.datasets.wageGap.sensitiveColumns = { Salaris: ['Bedrag'] }),
-      path: 'dataStewards.UVA.datasets.wageGap.sensitiveColumns.Salaris',
+      rule: "a steward's anonymization names tables of the dataset",
+      change: (c) => (c.dataStewards.UVA.datasets.wageGap.anonymization = { Salaris: { Bedrag: 'remove' } }),
+      path: 'dataStewards.UVA.datasets.wageGap.anonymization.Salaris',
       message: /^"Salaris" is not a table of dataset wageGap$/,
+    },
+    {
+      rule: "a dataset's anonymization names its own tables",
+      change: (c) => (c.datasets.wageGap.anonymization = { Cijfers: { Studentnr: 'pseudonymize' } }),
+      path: 'datasets.wageGap.anonymization.Cijfers',
+      message: /^"Cijfers" is not a table of dataset wageGap$/,
+    },
+    {
+      rule: 'sql-anonymize runs at the data steward, never at a TTP',
+      change: (c) => (c.microservices['sql-anonymize'].label = 'computeProvider'),
+      path: 'microservices["sql-anonymize"].label',
+      message: /^sql-anonymize runs at the data steward, before the query/,
     },
     {
       rule: 'two datasets of one steward may not share a table name, whatever its case',
@@ -101,9 +113,9 @@ describe('marketplace problems', () => {
       message: /^unknown dataset "constructor"/,
     },
     {
-      rule: 'a key "__proto__" is reported, not silently dropped with its sensitive columns',
-      change: (c) => (c.dataStewards.UVA.datasets.wageGap.sensitiveColumns = JSON.parse('{"__proto__": ["Unieknr"]}')),
-      path: 'dataStewards.UVA.datasets.wageGap.sensitiveColumns.__proto__',
+      rule: 'a key "__proto__" is reported, not silently dropped with its anonymization',
+      change: (c) => (c.dataStewards.UVA.datasets.wageGap.anonymization = JSON.parse('{"__proto__": {"Unieknr": "remove"}}')),
+      path: 'dataStewards.UVA.datasets.wageGap.anonymization.__proto__',
       message: /^"__proto__" is reserved and cannot be a name$/,
     },
   ];

@@ -49,9 +49,25 @@ describe('importing the original DYNAMOS configuration', () => {
     for (const w of warned) assert.match(w, /left out \(never chosen by the original either/);
   });
 
-  it('drops the empty sensitive column name of the original ([""])', () => {
-    assert.deepEqual(imported.config.datasets?.wageGap?.sensitiveColumns, {});
+  it('keeps what the original anonymised: the dates it cut to the year, found in the table files; the empty sensitive column name ([""]) dropped', () => {
+    assert.deepEqual(imported.config.datasets?.wageGap?.anonymization, {
+      Aanstellingen: { Ingdatdv: { generalize: 'year' } },
+      Personen: { Gebdat: { generalize: 'year' } },
+    });
     assert.ok(imported.warnings.some((w) => w.startsWith('datasets.json[0].sensitive_columns.Aanstellingen[0]: ')));
+  });
+
+  it('removes the sensitive columns the original named, and says what it could not read', async () => {
+    const dir = await copyWith(path.join(dataDir, 'etcd_launch_files'), 'datasets.json', (text) => text.replace('"Aanstellingen": [\n                ""\n            ]', '"Personen": ["Nationaliteit"]'));
+    try {
+      const withSensitive = await importDynamos(dir, { dataDir });
+      assert.deepEqual(withSensitive.config.datasets?.wageGap?.anonymization?.['Personen'], { Gebdat: { generalize: 'year' }, Nationaliteit: 'remove' });
+      const unread = await importDynamos(dir, { dataDir: os.tmpdir() });
+      assert.deepEqual(unread.config.datasets?.wageGap?.anonymization, { Personen: { Nationaliteit: 'remove' } });
+      assert.ok(unread.warnings.some((w) => /table Aanstellingen: no table file could be read, so the original's date cut/.test(w)));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('gives a config that validates, with table files that exist in the data directory', () => {

@@ -1,73 +1,99 @@
 import assert from 'node:assert/strict';
-import type { DuckDBConnection } from '@duckdb/node-api';
-import type { DynamosError } from '../../../knowledge/errors.js';
-import { isColumnOrDuplicate, sqlAnonymize } from '../../../services/sql-anonymize/index.js';
+import { DynamosError } from '../../../knowledge/errors.js';
+import type { AnonymizationRules } from '../../../knowledge/marketplace/marketplace-schema.js';
+import { sqlAnonymize } from '../../../services/sql-anonymize/index.js';
 import { dataSet, jobSpec, serviceContext } from '../job-spec.js';
-import { memoryDb, rowsOf, schemaOf } from '../workspace-fixture.js';
+import type { CsvWorkspace } from '../workspace-fixture.js';
+import { csvWorkspace, rowsOf, schemaOf } from '../workspace-fixture.js';
 
-describe('sql-anonymize', () => {
-  let db: DuckDBConnection;
-  before(async () => {
-    db = await memoryDb(
-      `CREATE TABLE joined AS SELECT * FROM (VALUES
-         (1, 'M', 19900101, DATE '2015-03-01', '19850615', TIMESTAMP '2001-02-03 04:05:06', 10),
-         (2, 'V', 123, DATE '1999-12-31', '198', NULL, 9),
-         (NULL, NULL, NULL, NULL, NULL, NULL, NULL)
-       ) t(Unieknr, Geslacht, Gebdat, Ingdatdv, gebdat_1, INGDATDV_2, Salschal)`,
-      `CREATE TABLE other AS SELECT 'x' AS Naam, 19700101 AS Gebdat_x`,
-    );
-  });
-  after(() => db.closeSync());
+const people = [
+  'Unieknr;Geslacht;Gebdat;Startdatum;Tekstdatum;Postcode;Salaris;Nationaliteit',
+  '2104;V;19900101;2015-03-01;1985-06-15;1012AB;3456.5;0001',
+  '2739;M;123;1999-12-31;85;10;999;0002',
+  ';;;;;;;',
+].join('\n');
+const jobs = ['Unieknr;Salschal', '2104;10', '2739;12', '2739;13'].join('\n');
 
-  async function anonymize(table: string, sensitiveColumns: string[] = []) {
-    const [out] = await sqlAnonymize.run(serviceContext(db, jobSpec({ sensitiveColumns })), [dataSet(table)]);
-    return out!;
-  }
+const rules: AnonymizationRules = {
+  Personen: {
+    Unieknr: 'pseudonymize',
+    Gebdat: { generalize: 'year' },
+    startdatum: { generalize: 'year' },
+    Tekstdatum: { generalize: 'year' },
+    Postcode: { generalize: 'prefix', length: 2 },
+    Salaris: { generalize: 'bucket', width: 1000 },
+    Nationaliteit: 'remove',
+  },
+  Aanstellingen: { UNIEKNR: 'pseudonymize' },
+};
 
-  it('cuts every date column to its year, by type, keeping the column order', async () => {
-    const out = await anonymize('joined');
-    assert.deepEqual(await schemaOf(db, out.table), [
-      'Unieknr INTEGER', 'Geslacht VARCHAR', 'Gebdat BIGINT', 'Ingdatdv BIGINT', 'gebdat_1 VARCHAR', 'INGDATDV_2 BIGINT', 'Salschal INTEGER',
+async function failure(promise: Promise<unknown>): Promise<DynamosError> {
+  return promise.then(
+    () => assert.fail('expected a failure'),
+    (e: unknown) => {
+      assert.ok(e instanceof DynamosError, String(e));
+      return e;
+    },
+  );
+}
+
+describe('sql-anonymize at the source (the steward tables a query can see)', () => {
+  let ws: CsvWorkspace;
+  before(async () => (ws = await csvWorkspace({ Personen: people, Aanstellingen: jobs }, ';', rules)));
+  after(() => ws?.close());
+
+  it('removes, pseudonymises and generalises by rule, by type, keeping the file order of the rest', async () => {
+    assert.deepEqual(await schemaOf(ws.db, 'Personen'), [
+      'Unieknr VARCHAR', 'Geslacht VARCHAR', 'Gebdat INTEGER', 'Startdatum INTEGER', 'Tekstdatum INTEGER', 'Postcode VARCHAR', 'Salaris DOUBLE',
     ]);
-    assert.deepEqual(await rowsOf(db, out.table), [
-      [1, 'M', 1990n, 2015n, '1985', 2001n, 10],
-      [2, 'V', 123n, 1999n, '198', null, 9],
-      [null, null, null, null, null, null, null],
+    const rows = await rowsOf(ws.db, 'SELECT * EXCLUDE (Unieknr) FROM Personen ORDER BY Geslacht NULLS LAST');
+    assert.deepEqual(rows, [
+      ['M', null, 1999, null, null, 0],
+      ['V', 1990, 2015, 1985, '10', 3000],
+      [null, null, null, null, null, null],
     ]);
   });
 
-  it('removes the sensitive columns and their duplicates, case-insensitively', async () => {
-    const out = await anonymize('joined', ['unieknr', 'Geslacht', 'INGDATDV']);
-    assert.deepEqual(await schemaOf(db, out.table), ['Gebdat BIGINT', 'gebdat_1 VARCHAR', 'Salschal INTEGER']);
-    assert.deepEqual(await rowsOf(db, out.table), [[1990n, '1985', 10], [123n, '198', 9], [null, null, null]]);
+  it('pseudonymises the same id the same way in every table of the job, so joins still work', async () => {
+    const joined = await rowsOf(ws.db, 'SELECT p.Geslacht, s.Salschal FROM Personen p JOIN Aanstellingen s ON p.Unieknr = s.Unieknr ORDER BY 2');
+    assert.deepEqual(joined, [['V', 10n], ['M', 12n], ['M', 13n]]);
+    const ids = (await rowsOf(ws.db, 'SELECT Unieknr FROM Personen WHERE Unieknr IS NOT NULL')).map((r) => r[0] as string);
+    for (const id of ids) assert.match(id, /^[0-9a-f]{32}$/);
+    assert.equal((await rowsOf(ws.db, "SELECT count(*) FROM Personen WHERE Unieknr IN ('2104', '2739')"))[0]?.[0], 0n);
   });
 
-  it('keeps the providers and leaves other names alone (Gebdat_x is no duplicate)', async () => {
-    const out = await anonymize('other', ['Naam']);
-    assert.deepEqual(out.providers, ['UVA']);
-    assert.deepEqual(await rowsOf(db, out.table), [[19700101]]);
+  it('gives the same id another pseudonym in another job (nothing links two requests)', async () => {
+    const other = await csvWorkspace({ Personen: people, Aanstellingen: jobs }, ';', rules);
+    try {
+      const mine = await rowsOf(ws.db, 'SELECT Unieknr FROM Personen WHERE Geslacht = \'V\'');
+      const theirs = await rowsOf(other.db, 'SELECT Unieknr FROM Personen WHERE Geslacht = \'V\'');
+      assert.notDeepEqual(mine, theirs);
+    } finally {
+      other.close();
+    }
   });
 
-  it('rejects a result whose every column is sensitive', async () => {
-    const error = await anonymize('other', ['Naam', 'Gebdat_x']).then(
-      () => assert.fail('expected a rejection'),
-      (e: unknown) => e as DynamosError,
-    );
-    assert.equal(error.code, 'QUERY_REJECTED');
+  it('refuses rules that name a column the table lacks, so a typo cannot leave the real column raw', async () => {
+    const error = await failure(csvWorkspace({ Personen: people }, ';', { Personen: { Gebdatt: { generalize: 'year' } } }));
+    assert.equal(error.code, 'CONFIG_INVALID');
+    assert.match(error.message, /names Gebdatt, which the table does not have/);
   });
 
-  const duplicates: [string, string, boolean][] = [
-    ['Gebdat', 'Gebdat', true],
-    ['GEBDAT', 'Gebdat', true],
-    ['Gebdat_1', 'Gebdat', true],
-    ['gebdat_12', 'Gebdat', true],
-    ['Gebdat_', 'Gebdat', false],
-    ['Gebdat_x', 'Gebdat', false],
-    ['Gebdatum', 'Gebdat', false],
-  ];
-  for (const [column, base, expected] of duplicates) {
-    it(`${expected ? 'treats' : 'does not treat'} ${column} as ${base} or its duplicate`, () => {
-      assert.equal(isColumnOrDuplicate(column, base), expected);
-    });
-  }
+  it('refuses rules that remove every column', async () => {
+    const error = await failure(csvWorkspace({ Aanstellingen: jobs }, ';', { Aanstellingen: { Unieknr: 'remove', Salschal: 'remove' } }));
+    assert.equal(error.code, 'CONFIG_INVALID');
+    assert.match(error.message, /removes every column/);
+  });
+
+  it('passes its inputs on when the workspace anonymised the source', async () => {
+    const ctx = serviceContext(ws.db, jobSpec({ anonymization: rules }));
+    assert.deepEqual(await sqlAnonymize.run(ctx, [dataSet('Personen')]), [dataSet('Personen')]);
+  });
+
+  it('refuses to pass data on from a workspace that did not anonymise the source', async () => {
+    const unanonymised = serviceContext(ws.db, jobSpec({ anonymization: rules }), false);
+    assert.equal((await failure(sqlAnonymize.run(unanonymised, [dataSet('Personen')]))).code, 'INTERNAL');
+    const noRules = serviceContext(ws.db, jobSpec({}), true);
+    assert.equal((await failure(sqlAnonymize.run(noRules, [dataSet('Personen')]))).code, 'INTERNAL');
+  });
 });
