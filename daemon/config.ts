@@ -6,6 +6,7 @@ import { prometheusConfigSchema } from '../adapters/prometheus/index.js';
 import { rabbitMqConfigSchema } from '../adapters/rabbitmq/index.js';
 import { energyModelSchema } from '../knowledge/energy-model.js';
 import { signals } from '../knowledge/ports/metrics-source.js';
+import { authSettingsSchema, tlsSettingsSchema } from './api/auth-settings.js';
 import { strategyConfigSchema } from './mape/strategies/index.js';
 import { packageRoot } from './package-root.js';
 
@@ -82,10 +83,21 @@ export const daemonConfigSchema = z.strictObject({
    * @default `keys/` beside the decision log, so `data/keys` for the default log
    */
   keysDir: z.string().min(1).optional(),
+  /** The decision log's signed checkpoints (docs/designs/008-signed-audit-log.md). */
+  audit: z
+    .strictObject({
+      /** Sign a checkpoint of the chain head after this many records (and at start and shutdown). */
+      checkpointEvery: z.number().int().positive().default(100),
+    })
+    .default({ checkpointEvery: 100 }),
   /** Record the run as an experiment trace (JSON Lines, docs/traces.md) to this file; off when absent. */
   recordFile: z.string().min(1).optional(),
-  /** Enables changing agreements and party status over the API; also read from DYNAMOS_ADMIN_TOKEN. */
+  /** A static admin credential (`Authorization: Bearer <it>`); also read from DYNAMOS_ADMIN_TOKEN. */
   adminToken: z.string().min(16, 'use at least 16 characters').optional(),
+  /** Who may call: token issuers, claims, clock tolerance (docs/deployment.md#identity-auth-and-tls). */
+  auth: authSettingsSchema.prefault({}),
+  /** HTTPS for the listener, optionally with client certificates; plain HTTP when absent. */
+  tls: tlsSettingsSchema.optional(),
   /** Reload the marketplace config when its file changes. */
   watchConfig: z.boolean().default(true),
 });

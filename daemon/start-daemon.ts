@@ -7,8 +7,9 @@ import { LocalMetricsSource } from '../adapters/local/local-metrics-source.js';
 import { createPrometheusMetricsSource } from '../adapters/prometheus/index.js';
 import { createRabbitMqRequestQueue } from '../adapters/rabbitmq/index.js';
 import { checkRecordTarget, TraceRecorder } from '../experiments/traces/trace-recorder.js';
-import { FileDecisionLog } from '../knowledge/audit/decision-log.js';
+import type { FileDecisionLog } from '../knowledge/audit/log-file.js';
 import { defaultEnergyModel, estimateJobJoules } from '../knowledge/energy-model.js';
+import { DynamosError } from '../knowledge/errors.js';
 import { KnowledgeBase } from '../knowledge/knowledge-base.js';
 import { defaultKnowledgeSettings, knowledgeOf } from '../knowledge/knowledge-snapshot.js';
 import type { Marketplace } from '../knowledge/marketplace/load-marketplace.js';
@@ -20,11 +21,15 @@ import type { MetricsSource } from '../knowledge/ports/metrics-source.js';
 import type { RequestQueue } from '../knowledge/ports/request-queue.js';
 import { startAmqpIntake } from './api/amqp-intake.js';
 import { createApi, startHttpServer } from './api/http-server.js';
+import type { AuditKey } from './audit-log.js';
+import { openDecisionLog } from './audit-log.js';
 import type { DaemonConfig, DaemonConfigInput } from './config.js';
 import { daemonConfigSchema } from './config.js';
 import { ConfigWatch } from './config-watch.js';
+import { createDaemonAuth } from './daemon-auth.js';
 import { datasetSizes } from './data-sizes.js';
 import { loadDaemonMarketplace } from './load-daemon-marketplace.js';
+import type { TokenRequest } from './local-issuer.js';
 import { createLogger } from './logger.js';
 import { BackgroundLoop } from './loop/background-loop.js';
 import { RequestLoop } from './loop/request-loop.js';
@@ -40,10 +45,18 @@ export interface RunningDaemon {
   readonly background: BackgroundLoop;
   readonly metrics: DaemonMetrics;
   readonly decisionLog: FileDecisionLog;
+  /** The public key that verifies the decision log's checkpoints (`audit verify --key`). */
+  readonly auditKey: AuditKey;
   /** The run's trace being recorded (`recordFile`), until the daemon closes. */
   readonly recorder: TraceRecorder | undefined;
   /** The marketplace in force now. */
   marketplace(): Marketplace;
+  /**
+   * A token from the daemon's local issuer, valid from the daemon's clock's now (15 min unless
+   * `ttlMs`), for tests, benchmarks and the demo.
+   * @throws DynamosError CONFIG_INVALID when the daemon trusts configured issuers instead
+   */
+  mintToken(user: string, opts?: Omit<TokenRequest, 'user' | 'now'>): Promise<string>;
   /** Stops intake, ends every job, closes every adapter; idempotent. */
   close(): Promise<void>;
 }
@@ -76,9 +89,16 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
     for (const close of closers.reverse()) await Promise.resolve(close()).catch((error: unknown) => logger.error('closing failed', { error: String(error) }));
   };
   try {
-    // First in, so closed last: it hears the outcomes of the requests the shutdown ends.
+    // One writer per log: a second daemon on this log stops here. First in, so closed last: its
+    // shutdown checkpoint follows the records of the requests the shutdown ends.
+    const audit = await openDecisionLog(config, { logger, clock });
+    const decisionLog = audit.log;
+    closers.push(() => decisionLog.close());
+    // Early in, so closed late: it hears the outcomes of the requests the shutdown ends.
     recorder = config.recordFile === undefined ? undefined : TraceRecorder.start(config.recordFile, knowledge, { clock, logger, energyOf, strategy: config.strategy });
     closers.push(() => recorder?.close());
+    // Before jobs or the listener start: a key or TLS file that cannot be read is a bad config.
+    const auth = await createDaemonAuth(config, { clock, logger });
     const inspector = await createDuckDBQueryInspector();
     closers.push(() => inspector.close());
     const runner = createLocalJobRunner(config.runner, { logger, clock });
@@ -86,8 +106,6 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
     const metrics = new DaemonMetrics();
     const source = metricsSource(config, runner, { logger, clock, energy });
     if (source !== undefined) closers.push(() => source.close());
-    const decisionLog = await FileDecisionLog.open(config.decisionLogFile);
-    closers.push(() => decisionLog.close());
     const telemetry = config.influx === undefined ? undefined : createInfluxTelemetrySink(config.influx, { logger, clock });
     if (telemetry !== undefined) closers.push(() => telemetry.close());
     const strategy = createStrategy(config.strategy);
@@ -124,10 +142,10 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
     });
     closers.push(onPolicy);
 
-    const intake = { knowledge, inspector, requests };
+    const intake = { knowledge, inspector, requests, authenticator: auth.authenticator };
     await runner.whenWarm();
-    const app = createApi({ intake, logger, clock, bodyLimitBytes: config.bodyLimitBytes, startedAt: clock.now(), decisions: decisionLog, metrics, ...(config.adminToken === undefined ? {} : { adminToken: config.adminToken }) });
-    const server = await startHttpServer(app, { host: config.host, port: config.port });
+    const app = createApi({ intake, logger, clock, bodyLimitBytes: config.bodyLimitBytes, startedAt: clock.now(), decisions: decisionLog, audit: decisionLog, metrics, authenticator: auth.authenticator });
+    const server = await startHttpServer(app, { host: config.host, port: config.port, tls: auth.tls });
     closers.push(() => server.close());
     if (config.amqp !== undefined) {
       const queue: RequestQueue = createRabbitMqRequestQueue(config.amqp, { logger, clock });
@@ -150,8 +168,15 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
       background,
       metrics,
       decisionLog,
+      auditKey: audit.key,
       recorder,
       marketplace: () => knowledge.current().marketplace,
+      mintToken: (user, opts = {}) => {
+        if (auth.localIssuer === undefined) {
+          return Promise.reject(new DynamosError('CONFIG_INVALID', 'this daemon trusts the configured issuers (auth.issuers) and mints no tokens of its own', { retryable: false }));
+        }
+        return auth.localIssuer.mint({ ...opts, user, now: clock.now() });
+      },
       close: () => (closing ??= closeAll()),
     };
   } catch (error) {

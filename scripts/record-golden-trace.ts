@@ -42,8 +42,11 @@ try {
     },
     { logger: silentLogger },
   );
+  // The requester signs in with the daemon's local issuer; policy changes use the admin token.
+  const requesterToken = await daemon.mintToken('analyst@uva.example', { ttlMs: (seconds + 600) * 1000 });
   const call = async (method: string, url: string, body: unknown) => {
-    const response = await fetch(`${daemon.url}${url}`, { method, body: JSON.stringify(body), headers: { authorization: `Bearer ${token}` } });
+    const credential = url === '/api/v1/requestApproval' ? requesterToken : token;
+    const response = await fetch(`${daemon.url}${url}`, { method, body: JSON.stringify(body), headers: { authorization: `Bearer ${credential}` } });
     await response.arrayBuffer();
     return response.status;
   };

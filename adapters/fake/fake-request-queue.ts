@@ -236,7 +236,8 @@ export class FakeRequestQueue implements RequestQueue {
     if (this.answered.has(id)) return this.broker.settle(consumer, tag, 'ack');
     let handling = this.handlings.get(id);
     if (handling === undefined) {
-      const request: QueuedRequest = { body: message.body, messageId: id, correlationId, replyTo };
+      const credential = credentialOf(message.properties.headers ?? {});
+      const request: QueuedRequest = { body: message.body, messageId: id, correlationId, replyTo, ...(credential === undefined ? {} : { credential }) };
       const missing = replyTo === undefined ? 'replyTo' : correlationId === undefined ? 'correlationId' : undefined;
       const started: Handling = {
         request,
@@ -279,11 +280,22 @@ export class FakeRequestQueue implements RequestQueue {
     if (settled.kind === 'reply') {
       this.broker.publishReply(request.replyTo ?? '', { correlationId: request.correlationId, messageId: id, status: settled.status, body: JSON.parse(JSON.stringify(settled.body ?? null)) as unknown });
     } else {
-      this.broker.publishDeadLetter({ body: request.body, properties: { ...handling.properties, messageId: id, headers: { ...handling.properties.headers, 'x-dynamos-reason': settled.reason } }, reason: settled.reason });
+      const headers = withoutCredential(handling.properties.headers ?? {});
+      this.broker.publishDeadLetter({ body: request.body, properties: { ...handling.properties, messageId: id, headers: { ...headers, 'x-dynamos-reason': settled.reason } }, reason: settled.reason });
     }
     this.answered.add(id);
     this.handlings.delete(id);
     this.failures.delete(id);
     return true;
   }
+}
+
+/** The requester's credential is the `authorization` header (any case), as the RabbitMQ adapter reads it; dead letters drop it. */
+const isCredential = ([key]: [string, unknown]) => key.toLowerCase() === 'authorization';
+function credentialOf(headers: Readonly<Record<string, unknown>>): string | undefined {
+  const value = Object.entries(headers).find(isCredential)?.[1];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+function withoutCredential(headers: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(headers).filter((entry) => !isCredential(entry)));
 }

@@ -19,11 +19,29 @@ export function heldRequestOf(message: ConsumeMessage): HeldRequest {
   const correlationId = nonEmptyString(props.correlationId);
   const replyTo = nonEmptyString(props.replyTo);
   const body = new Uint8Array(message.content.buffer, message.content.byteOffset, message.content.byteLength);
+  const headers = (props.headers ?? {}) as Record<string, unknown>;
+  const credential = credentialOf(headers);
   return {
-    request: { body, messageId: nonEmptyString(props.messageId) ?? contentMessageId(body, correlationId, replyTo), correlationId, replyTo },
+    request: { body, messageId: nonEmptyString(props.messageId) ?? contentMessageId(body, correlationId, replyTo), correlationId, replyTo, ...(credential === undefined ? {} : { credential }) },
     contentType: nonEmptyString(props.contentType),
-    headers: (props.headers ?? {}) as Record<string, unknown>,
+    headers,
   };
+}
+
+/** The header that carries the requester's credential, as HTTP's `Authorization` does. */
+export const credentialHeader = 'authorization';
+
+/** The requester's credential: the `authorization` header (any case), as a string. */
+export function credentialOf(headers: Readonly<Record<string, unknown>>): string | undefined {
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === credentialHeader);
+  const value = key === undefined ? undefined : headers[key];
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  return nonEmptyString(value);
+}
+
+/** Headers without the credential: a dead-lettered message must not hand its token to whoever reads that queue. */
+export function withoutCredential(headers: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== credentialHeader));
 }
 
 /** The id of a message that came without `messageId`: `sha256:<hex>`. */

@@ -6,7 +6,7 @@ import type { QueuedRequest, QueueVerdict, RequestQueue } from '../../knowledge/
 import { AnswerLedger } from './answer-ledger.js';
 import { rabbitMqConfigSchema } from './config.js';
 import type { RabbitMqConfig, ResolvedRabbitMqConfig } from './config.js';
-import { heldRequestOf, missingAnswerProperty } from './held-request.js';
+import { heldRequestOf, missingAnswerProperty, withoutCredential } from './held-request.js';
 import type { HeldRequest } from './held-request.js';
 import { reconnectDelayMs } from './reconnect-backoff.js';
 import { RabbitMqSession } from './rabbitmq-session.js';
@@ -258,7 +258,7 @@ export class RabbitMqRequestQueue implements RequestQueue {
         }
         case 'poison': {
           await session.publishConfirmed(this.config.deadLetterExchange, this.config.queue, Buffer.from(request.body), {
-            headers: { ...held.headers, 'x-dynamos-reason': verdict.reason },
+            headers: { ...withoutCredential(held.headers), 'x-dynamos-reason': verdict.reason },
             messageId: request.messageId, correlationId: request.correlationId, replyTo: request.replyTo, contentType: held.contentType, persistent: true,
           }, timeoutMs);
           this.counts.deadLettered += 1;

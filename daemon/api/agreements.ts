@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { KnowledgeBase } from '../../knowledge/knowledge-base.js';
@@ -40,18 +39,6 @@ export function replaceAgreement(kb: KnowledgeBase, steward: string, body: unkno
   if (!result.ok) throw invalid(result.problems);
   kb.apply({ kind: 'marketplaceChanged', marketplace: result.marketplace, at });
   return { steward, previousRevision, policyRevision: result.marketplace.revision };
-}
-
-/** Bearer-token check for the operations that change policy; disabled when no token is configured. */
-export function requireToken(expected: string | undefined, header: string | undefined): void {
-  if (expected === undefined) {
-    throw new DynamosError('FORBIDDEN', 'changing policy over the API is disabled: start the daemon with an admin token (DYNAMOS_ADMIN_TOKEN)', { retryable: false });
-  }
-  const given = Buffer.from(/^Bearer (.+)$/.exec(header ?? '')?.[1] ?? '');
-  const wanted = Buffer.from(expected);
-  if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
-    throw new DynamosError('FORBIDDEN', 'a valid "Authorization: Bearer <admin token>" header is required', { retryable: false });
-  }
 }
 
 function stewardOf(kb: KnowledgeBase, steward: string) {

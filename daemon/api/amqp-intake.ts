@@ -6,8 +6,10 @@ import { answerRequest } from './request-intake.js';
 
 /**
  * Requests over RabbitMQ with the same body and semantics as HTTP: the answer `{status, body}`
- * goes to the message's replyTo. A message nobody can be answered for (no replyTo or correlation
- * id) or that is not JSON is poison: dead-lettered with the reason.
+ * goes to the message's replyTo. The requester proves who they are with the message's
+ * `authorization` header (`Bearer <token>`), checked as HTTP checks it: 401 and 403 are answers.
+ * A message nobody can be answered for (no replyTo or correlation id) or that is not JSON is
+ * poison: dead-lettered with the reason.
  */
 export function startAmqpIntake(queue: RequestQueue, intake: Intake, deps: { logger: Logger; metrics?: LoopMetrics }): Promise<void> {
   return queue.start(async (message): Promise<QueueVerdict> => {
@@ -21,7 +23,7 @@ export function startAmqpIntake(queue: RequestQueue, intake: Intake, deps: { log
     } catch (error) {
       return { kind: 'poison', reason: `the body is not JSON: ${(error as Error).message}` };
     }
-    const answer = await answerRequest(intake, text);
+    const answer = await answerRequest(intake, text, { credentials: { authorization: message.credential } });
     if (answer.status >= 500) deps.metrics?.loopError('intake');
     return { kind: 'reply', status: answer.status, body: answer.body };
   });

@@ -1,15 +1,20 @@
 import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { SignedHead } from '../../knowledge/audit/checkpoint.js';
 import type { DecisionRecord } from '../../knowledge/audit/decision-record.js';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { Clock } from '../../knowledge/ports/clock.js';
 import type { Logger } from '../../knowledge/ports/logger.js';
-import { agreementOf, replaceAgreement, requireToken } from './agreements.js';
+import { agreementOf, replaceAgreement } from './agreements.js';
+import type { Authenticator } from './authenticator.js';
+import { credentialsOf } from './client-certificate.js';
 import { errorResponse } from './error-status.js';
+import { requireAdmin, requireDecisionReader, requireStewardOrAdmin } from './identity.js';
 import type { Intake } from './request-intake.js';
 import { answerRequest } from './request-intake.js';
 
@@ -20,9 +25,11 @@ export interface ApiDeps {
   /** Bodies above this many bytes get 413. @default 1 MiB */
   readonly bodyLimitBytes: number;
   readonly startedAt: number;
-  /** Enables PUT on agreements and party status; without it they answer 403. */
-  readonly adminToken?: string;
-  readonly decisions?: { find(requestId: string): Promise<DecisionRecord | undefined>; head(): { seq: number; hash: string } };
+  /** Who is calling (tokens, client certificates, the admin token); see identity.ts for who may do what. */
+  readonly authenticator: Authenticator;
+  readonly decisions?: { find(requestId: string): Promise<DecisionRecord | undefined> };
+  /** The decision log's head, freshly signed, and the public key that verifies it, for auditors. */
+  readonly audit?: { signedHead(): SignedHead; readonly publicKeyPem: string };
   readonly metrics?: { readonly contentType: string; text(): Promise<string> };
 }
 
@@ -31,6 +38,7 @@ export function createApi(deps: ApiDeps): Hono {
   const app = new Hono();
   const kb = deps.intake.knowledge;
   const reply = (c: { json: (body: unknown, status: ContentfulStatusCode) => Response }, status: number, body: unknown) => c.json(body, status as ContentfulStatusCode);
+  const identify = (c: Parameters<typeof credentialsOf>[0]) => deps.authenticator.identify(credentialsOf(c));
 
   app.post(
     '/api/v1/requestApproval',
@@ -39,21 +47,25 @@ export function createApi(deps: ApiDeps): Hono {
       onError: (c) => c.json({ code: 'REQUEST_TOO_LARGE', message: `the body exceeds the ${deps.bodyLimitBytes}-byte limit` }, 413),
     }),
     async (c) => {
-      const answer = await answerRequest(deps.intake, await c.req.text(), c.req.raw.signal);
+      const answer = await answerRequest(deps.intake, await c.req.text(), { credentials: credentialsOf(c), signal: c.req.raw.signal });
+      if (answer.status === 401) c.header('WWW-Authenticate', bearerChallenge);
       return reply(c, answer.status, answer.body);
     },
   );
 
-  app.get('/api/v1/agreements/:steward', (c) => c.json(agreementOf(kb, c.req.param('steward'))));
+  app.get('/api/v1/agreements/:steward', async (c) => {
+    requireStewardOrAdmin(await identify(c), c.req.param('steward'));
+    return c.json(agreementOf(kb, c.req.param('steward')));
+  });
   app.put('/api/v1/agreements/:steward', async (c) => {
-    requireToken(deps.adminToken, c.req.header('authorization'));
+    requireStewardOrAdmin(await identify(c), c.req.param('steward'));
     const changed = replaceAgreement(kb, c.req.param('steward'), await jsonBody(c.req), deps.clock.now());
     deps.logger.warn('an agreement changed over the API', { ...changed });
     return c.json(changed);
   });
 
   app.put('/api/v1/parties/:party/status', async (c) => {
-    requireToken(deps.adminToken, c.req.header('authorization'));
+    requireAdmin(await identify(c), 'mark parties online or offline');
     const party = c.req.param('party');
     const m = kb.current().marketplace;
     if (!Object.hasOwn(m.dataStewards, party) && !Object.hasOwn(m.computeProviders, party)) {
@@ -69,14 +81,15 @@ export function createApi(deps: ApiDeps): Hono {
   });
 
   app.get('/api/v1/decisions/:id', async (c) => {
+    const identity = await identify(c);
     const record = await deps.decisions?.find(c.req.param('id'));
     if (record === undefined) throw new DynamosError('NOT_FOUND', `no decision for request "${c.req.param('id')}"`, { retryable: false });
+    requireDecisionReader(identity, record);
     return c.json(record);
   });
-  app.get('/api/v1/audit/head', (c) => {
-    if (deps.decisions === undefined) throw new DynamosError('NOT_FOUND', 'this daemon keeps no decision log', { retryable: false });
-    return c.json(deps.decisions.head());
-  });
+  // Public, like the log's public key: an auditor needs no account to check the log.
+  app.get('/api/v1/audit/head', (c) => c.json(auditOf(deps).signedHead()));
+  app.get('/api/v1/audit/key', (c) => c.body(auditOf(deps).publicKeyPem, 200, { 'content-type': 'application/x-pem-file' }));
 
   app.get('/metrics', async (c) => {
     if (deps.metrics === undefined) throw new DynamosError('NOT_FOUND', 'metrics are off', { retryable: false });
@@ -92,6 +105,7 @@ export function createApi(deps: ApiDeps): Hono {
       uptimeMs: deps.clock.now() - deps.startedAt,
       inFlight: k.inFlight.size,
       monitor: { lastReadAt: k.monitor.lastReadAt ?? null, error: k.monitor.error ?? null },
+      auth: deps.authenticator.summary(),
     });
   });
 
@@ -99,9 +113,18 @@ export function createApi(deps: ApiDeps): Hono {
   app.onError((error, c) => {
     const { status, body } = errorResponse(error);
     if (status >= 500) deps.logger.error('request failed', { code: body.code, error: error.message, path: c.req.path });
+    if (status === 401) c.header('WWW-Authenticate', bearerChallenge);
     return c.json(body, status as ContentfulStatusCode);
   });
   return app;
+}
+
+/** RFC 6750's challenge: a bearer token is what the daemon asks for. */
+const bearerChallenge = 'Bearer realm="dynamos"';
+
+function auditOf(deps: ApiDeps): NonNullable<ApiDeps['audit']> {
+  if (deps.audit === undefined) throw new DynamosError('NOT_FOUND', 'this daemon keeps no decision log', { retryable: false });
+  return deps.audit;
 }
 
 async function jsonBody(req: { text(): Promise<string> }): Promise<unknown> {
@@ -118,15 +141,25 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startHttpServer(app: Hono, opts: { host: string; port: number }): Promise<RunningServer> {
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+/** HTTPS for the listener: PEM texts; with `clientCa`, clients may present a certificate signed by it. */
+export interface TlsMaterial {
+  readonly cert: string;
+  readonly key: string;
+  readonly clientCa?: string | undefined;
+}
+
+export async function startHttpServer(app: Hono, opts: { host: string; port: number; tls?: TlsMaterial | undefined }): Promise<RunningServer> {
+  const tls = opts.tls;
+  // A client without a certificate may still send a token, so an unverified one is judged per request, not refused in the handshake.
+  const https = tls === undefined ? {} : { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key, ca: tls.clientCa, requestCert: tls.clientCa !== undefined, rejectUnauthorized: false } };
+  const server = createAdaptorServer({ fetch: app.fetch, ...https }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://${opts.host}:${port}`,
+    url: `${tls === undefined ? 'http' : 'https'}://${opts.host}:${port}`,
     port,
     close: () =>
       new Promise<void>((resolve) => {

@@ -8,6 +8,7 @@ import { registerImportDynamos } from './import-dynamos.js';
 import { registerReplay } from './replay.js';
 import { registerRequest } from './request.js';
 import { registerServe } from './serve.js';
+import { registerToken } from './token.js';
 
 /** Every subcommand, one register function per file of daemon/cli/. */
 export function registerCommands(program: Command): void {
@@ -17,6 +18,7 @@ export function registerCommands(program: Command): void {
 const registrations: ((program: Command) => void)[] = [
   registerServe,
   registerRequest,
+  registerToken,
   registerDemo,
   registerGenerateData,
   registerGenerateTrace,

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { packageRoot } from '../package-root.js';
@@ -19,18 +20,26 @@ export function registerDemo(program: Command): void {
     .description('start the example marketplace, send the original DYNAMOS requests, print the answers, stop')
     .option('--rows <n>', 'rows per steward of the generated example data', integer(1), 10_000)
     .action(async (opts: { rows: number }) => {
-      const daemon = await startDaemon({ port: 0, exampleRows: opts.rows, logLevel: 'warn' });
+      // Its own decision log (and audit key), so the demo never takes the log of a daemon running beside it.
+      const scratch = await mkdtemp(path.join(os.tmpdir(), 'dynamos-demo-'));
+      const daemon = await startDaemon({ port: 0, exampleRows: opts.rows, logLevel: 'warn', decisionLogFile: path.join(scratch, 'decisions.jsonl') }).catch(async (error: unknown) => {
+        await rm(scratch, { recursive: true, force: true });
+        throw error;
+      });
       let failed = false;
       try {
         for (const [title, file] of demoRequests) {
           const body = await readFile(path.join(packageRoot(), 'experiments', 'requests', file), 'utf8');
           processOutput.out(`\n=== ${title} (experiments/requests/${file})`);
-          const response = await fetch(`${daemon.url}/api/v1/requestApproval`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+          // The demo's requester signs in with the daemon's own issuer, as `dynamos request` does.
+          const token = await daemon.mintToken((JSON.parse(body) as { user: { userName: string } }).user.userName);
+          const response = await fetch(`${daemon.url}/api/v1/requestApproval`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
           printReply(response.status, (await response.json()) as Record<string, unknown>, processOutput);
           failed ||= response.status !== 200;
         }
       } finally {
         await daemon.close();
+        await rm(scratch, { recursive: true, force: true });
       }
       process.exitCode = failed ? 1 : 0;
     });

@@ -97,6 +97,9 @@ export function registerServe(program: Command): void {
         throw error;
       }
       processOutput.out(`DYNAMOS is serving the ${daemon.marketplace().name} marketplace at ${daemon.url} (strategy ${daemon.config.strategy.name})`);
+      const key = daemon.auditKey;
+      processOutput.out(`decisions are logged to ${daemon.config.decisionLogFile}, signed with audit key ${key.keyId} (${key.publicFile}; GET /api/v1/audit/key serves it):`);
+      processOutput.out(key.publicPem.trimEnd());
       if (daemon.recorder !== undefined) processOutput.out(`recording the run to ${daemon.recorder.file}; stop with Ctrl-C (SIGINT) or SIGTERM to close it`);
       processOutput.out(`send the original request: npm run dynamos -- request experiments/requests/wage-gap.json --url ${daemon.url}`);
       await new Promise<void>((resolve) => {

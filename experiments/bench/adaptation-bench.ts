@@ -137,7 +137,7 @@ async function drive(daemon: RunningDaemon, choices: Choice[], going: () => bool
   while (going()) {
     const at = Date.now();
     try {
-      const response = await fetch(`${daemon.url}/api/v1/requestApproval`, { method: 'POST', body });
+      const response = await fetch(`${daemon.url}/api/v1/requestApproval`, { method: 'POST', body, headers: { authorization: `Bearer ${await daemon.mintToken('analyst@uva.example')}` } });
       const json = (await response.json()) as { ttp?: string | null; code?: string; message?: string };
       choices.push({ at, ttp: json.ttp ?? null, ...(response.status === 200 ? {} : { error: `${response.status} ${json.code}: ${json.message}` }) });
     } catch (error) {

@@ -65,7 +65,9 @@ export async function benchAmqpRestart(env: { amqpUrl: string; ctlEnv: Record<st
         data_request: { type: 'sqlDataRequest', query: 'SELECT * FROM Personen p JOIN Aanstellingen s ON p.Unieknr = s.Unieknr', algorithm: 'count', options: {}, requestMetadata: {} },
       }),
     );
-    for (let i = 0; i < total; i++) channel.sendToQueue(queue, body, { correlationId: `r${i}`, messageId: `r${i}`, replyTo: replyQueue, persistent: true });
+    // The requester's token travels in the authorization header; it outlives the run.
+    const headers = { authorization: `Bearer ${await daemon.mintToken('analyst@uva.example', { ttlMs: 2 * 3_600_000 })}` };
+    for (let i = 0; i < total; i++) channel.sendToQueue(queue, body, { correlationId: `r${i}`, messageId: `r${i}`, replyTo: replyQueue, persistent: true, headers });
     await channel.waitForConfirms();
     await until(() => answers.size >= total / 2, 600_000);
     restartedAfter = answers.size;

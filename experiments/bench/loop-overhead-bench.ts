@@ -1,11 +1,16 @@
+import { generateKeyPairSync } from 'node:crypto';
 import path from 'node:path';
 import { fakeReport } from '../../adapters/fake/fake-job-runner.js';
 import { createDuckDBQueryInspector } from '../../adapters/duckdb/index.js';
+import { Authenticator } from '../../daemon/api/authenticator.js';
 import { answerRequest } from '../../daemon/api/request-intake.js';
+import { TokenVerifier } from '../../daemon/api/token-verifier.js';
+import { LocalIssuer } from '../../daemon/local-issuer.js';
 import { RequestLoop } from '../../daemon/loop/request-loop.js';
 import { createUtilityStrategy } from '../../daemon/mape/strategies/utility-strategy.js';
 import { DaemonMetrics } from '../../daemon/telemetry/daemon-metrics.js';
-import { FileDecisionLog } from '../../knowledge/audit/decision-log.js';
+import { auditSigner } from '../../knowledge/audit/checkpoint.js';
+import { FileDecisionLog } from '../../knowledge/audit/log-file.js';
 import { KnowledgeBase } from '../../knowledge/knowledge-base.js';
 import { knowledgeOf } from '../../knowledge/knowledge-snapshot.js';
 import type { Marketplace } from '../../knowledge/marketplace/load-marketplace.js';
@@ -16,8 +21,8 @@ import type { Summary } from './stats.js';
 import { summarize } from './stats.js';
 
 /**
- * Everything a request costs but its jobs: parsing and checking the body (DuckDB's parser for the
- * SQL), the request machine's phases with the utility strategy on fresh metrics and learned
+ * Everything a request costs but its jobs: verifying the requester's token, parsing and checking
+ * the body (DuckDB's parser for the SQL), the request machine's phases with the utility strategy on fresh metrics and learned
  * outcomes, writing the hash-chained decision record to disk, metrics, and the reply. The jobs
  * end at once.
  */
@@ -36,7 +41,7 @@ export async function benchLoopOverhead(marketplace: Marketplace, scratch: strin
     run: (d) => Promise.resolve({ results: [], jobs: d.jobs.map((j) => fakeReport(j, 'succeeded', { cpuSeconds: 0.2 })) }),
     close: () => Promise.resolve(),
   };
-  const log = await FileDecisionLog.open(path.join(scratch, 'overhead-decisions.jsonl'));
+  const log = await FileDecisionLog.open(path.join(scratch, 'overhead-decisions.jsonl'), { signer: auditSigner(generateKeyPairSync('ed25519').privateKey) });
   const requests = new RequestLoop({
     knowledge,
     strategy: () => createUtilityStrategy(),
@@ -49,6 +54,9 @@ export async function benchLoopOverhead(marketplace: Marketplace, scratch: strin
     metrics: new DaemonMetrics({ defaultMetrics: false }),
   });
   const inspector = await createDuckDBQueryInspector();
+  const issuer = await LocalIssuer.open(path.join(scratch, 'overhead-keys'));
+  const authenticator = new Authenticator({ verifier: new TokenVerifier([issuer.trusted()], { clock, clockToleranceSeconds: 30 }) });
+  const credentials = { authorization: `Bearer ${await issuer.mint({ user: 'analyst@uva.example', ttlMs: 3_600_000, now: clock.now() })}` };
   const body = JSON.stringify({
     type: 'sqlDataRequest',
     user: { id: '1', userName: 'analyst@uva.example' },
@@ -59,7 +67,7 @@ export async function benchLoopOverhead(marketplace: Marketplace, scratch: strin
   try {
     for (let i = 0; i < iterations + 200; i++) {
       const t = performance.now();
-      const reply = await answerRequest({ knowledge, inspector, requests }, body);
+      const reply = await answerRequest({ knowledge, inspector, requests, authenticator }, body, { credentials });
       if (reply.status !== 200) throw new Error(`loop overhead bench: ${reply.status} ${JSON.stringify(reply.body).slice(0, 300)}`);
       if (i >= 200) samples.push(performance.now() - t);
     }

@@ -20,12 +20,12 @@ export async function benchRevocation(dataDir: string, marketplaceFile: string, 
   );
   const call = (method: string, url: string, body: unknown) =>
     fetch(`${daemon.url}${url}`, { method, body: JSON.stringify(body), headers: { authorization: `Bearer ${token}` } });
-  const original = (await (await fetch(`${daemon.url}/api/v1/agreements/UVA`)).json()) as { relations: unknown };
+  const original = (await (await fetch(`${daemon.url}/api/v1/agreements/UVA`, { headers: { authorization: `Bearer ${token}` } })).json()) as { relations: unknown };
   const slow = {
     type: 'sqlDataRequest',
     user: { id: '1', userName: 'analyst@uva.example' },
     dataProviders: ['UVA'],
-    data_request: { type: 'sqlDataRequest', query: 'SELECT * FROM Personen, range(100000000000)', algorithm: 'count', options: {}, requestMetadata: {} },
+    data_request: { type: 'sqlDataRequest', query: 'WITH t(x) AS (VALUES (1),(2),(3),(4),(5),(6),(7),(8),(9),(10)) SELECT Personen.* FROM Personen, t a, t b, t c, t d, t e, t f, t g, t h, t i, t j, t k', algorithm: 'count', options: {}, requestMetadata: {} },
   };
   const samples: number[] = [];
   let requesterAnswer = '';
@@ -33,7 +33,7 @@ export async function benchRevocation(dataDir: string, marketplaceFile: string, 
     for (let i = 0; i < repeats; i++) {
       await daemon.runner.whenWarm();
       const assigned = once(daemon.runner.events, 'jobAssigned');
-      const answer = fetch(`${daemon.url}/api/v1/requestApproval`, { method: 'POST', body: JSON.stringify(slow) });
+      const answer = fetch(`${daemon.url}/api/v1/requestApproval`, { method: 'POST', body: JSON.stringify(slow), headers: { authorization: `Bearer ${await daemon.mintToken(slow.user.userName)}` } });
       await assigned;
       const cancelled = new Promise<number>((resolve) => daemon.runner.events.once('jobEnded', () => resolve(performance.now())));
       const sent = performance.now();

@@ -9,6 +9,11 @@ export interface QueuedRequest {
   readonly messageId: string;
   readonly correlationId: string | undefined;
   readonly replyTo: string | undefined;
+  /**
+   * What the requester sent to prove who they are (the message's `authorization` header, e.g.
+   * `Bearer <token>`); checked by the intake exactly as over HTTP.
+   */
+  readonly credential?: string | undefined;
 }
 
 /** What to do with a message once handled. */

@@ -11,6 +11,8 @@ export interface RequestProperties {
   readonly messageId?: string;
   readonly correlationId?: string;
   readonly replyTo?: string;
+  /** Sent as the message's `authorization` header: the requester's credential. */
+  readonly authorization?: string;
 }
 
 export interface ReceivedReply {
@@ -25,6 +27,8 @@ export interface ReceivedDeadLetter {
   readonly correlationId: string | undefined;
   /** The `x-dynamos-reason` header. */
   readonly reason: string | undefined;
+  /** The `authorization` header, only when the dead letter still carries one. */
+  readonly authorization?: string;
 }
 
 /** A broker with one request queue, a requester's view of it, and the queues under test. */
@@ -112,6 +116,30 @@ export function requestQueueContract(name: string, makeWorld: () => Promise<Requ
       await waitUntilSettled(world, queue);
       assert.deepEqual(world.deadLetters(), [{ body: 'not json', messageId: 'm-poison', correlationId: 'c-1', reason: 'body is not JSON' }]);
       assert.deepEqual(world.replies(replyTo), []);
+    });
+
+    it('hands the handler the credential a message carries (its authorization header), and none when it carries none', async () => {
+      const replyTo = await world.replyQueue();
+      const queue = world.queue();
+      const credentials = new Map<string, string | undefined>();
+      await queue.start((request) => {
+        credentials.set(request.messageId, request.credential);
+        return Promise.resolve({ kind: 'reply', status: 200, body: {} });
+      });
+      await world.publishRequest('{}', { messageId: 'm-signed', correlationId: 'c-1', replyTo, authorization: 'Bearer header.payload.signature' });
+      await world.publishRequest('{}', { messageId: 'm-anonymous', correlationId: 'c-2', replyTo });
+      await waitFor('two replies', () => world.replies(replyTo).length === 2);
+      await waitUntilSettled(world, queue);
+      assert.deepEqual(Object.fromEntries(credentials), { 'm-signed': 'Bearer header.payload.signature', 'm-anonymous': undefined });
+    });
+
+    it('dead-letters a request without the credential it came with: whoever reads that queue gets no token', async () => {
+      const queue = world.queue();
+      await queue.start(() => Promise.resolve({ kind: 'poison', reason: 'body is not JSON' }));
+      await world.publishRequest('not json', { messageId: 'm-signed-poison', correlationId: 'c-1', replyTo: await world.replyQueue(), authorization: 'Bearer header.payload.signature' });
+      await waitFor('a dead letter', () => world.deadLetters().length === 1);
+      await waitUntilSettled(world, queue);
+      assert.deepEqual(world.deadLetters(), [{ body: 'not json', messageId: 'm-signed-poison', correlationId: 'c-1', reason: 'body is not JSON' }]);
     });
 
     it('dead-letters a request without replyTo or correlationId, without running the handler', async () => {

@@ -9,6 +9,7 @@ import { exampleData } from '../support/example-data.js';
 import type { ExampleData } from '../support/example-data.js';
 import { exampleMarketplaceFile } from '../support/fixtures.js';
 import { requireTestServerEnv } from '../support/servers/server-env.js';
+import { analyst, bearer } from '../support/tokens.js';
 import type { PanelQuery } from './dashboards.js';
 import { describeQuery, labelValuesQuery, loadDashboards, panelQueries, prometheusUid, substitute, variableQueries } from './dashboards.js';
 import { pollUntil } from './poll.js';
@@ -63,7 +64,7 @@ describe('Grafana PromQL panels against a running daemon (embedded default)', fu
     // Answered under each archetype, and one denied (RUG has no agreement with the requester).
     const asked: [string[], Record<string, boolean>, number][] = [[['UVA'], { aggregate: false }, 200], [['VU', 'UVA'], { aggregate: true }, 200], [['RUG'], { aggregate: false }, 403]];
     for (const [providers, options, status] of asked) {
-      const answer = await fetch(`${daemon.url}/api/v1/requestApproval`, { method: 'POST', body: JSON.stringify(request(providers, options)) });
+      const answer = await fetch(`${daemon.url}/api/v1/requestApproval`, { method: 'POST', body: JSON.stringify(request(providers, options)), headers: await bearer(daemon, analyst) });
       assert.equal(answer.status, status, await answer.text());
     }
   });

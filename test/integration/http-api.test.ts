@@ -6,6 +6,8 @@ import { exampleData, expectedAverages } from '../support/example-data.js';
 import type { ExampleData } from '../support/example-data.js';
 import { exampleMarketplaceFile } from '../support/fixtures.js';
 import { jobTempDirsOfThisProcess, processesOfRunner } from '../support/processes.js';
+import { asRequester } from '../support/tokens.js';
+import { endlessRowsOf } from '../support/endless-query.js';
 
 /** The original DYNAMOS request body (its README), with the example's requester. */
 function originalBody(overrides: { providers?: string[]; options?: Record<string, boolean>; algorithm?: string; query?: string } = {}) {
@@ -68,7 +70,7 @@ describe('HTTP API end to end on the embedded default', function () {
   });
 
   async function post(body: unknown): Promise<{ status: number; json: Reply }> {
-    const response = await fetch(`${daemon.url}/api/v1/requestApproval`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const response = await fetch(`${daemon.url}/api/v1/requestApproval`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: await asRequester(daemon, body) });
     return { status: response.status, json: (await response.json()) as Reply };
   }
 
@@ -138,9 +140,6 @@ describe('HTTP API end to end on the embedded default', function () {
     ['an unknown request type', { ...originalBody(), type: 'mlRequest' }, 400, 'type', /unknown request type "mlRequest"/],
     ['an unknown algorithm', originalBody({ algorithm: 'median' }), 400, 'data_request.algorithm', /unknown algorithm "median"/],
     ['an unknown option', originalBody({ options: { agregate: true } }), 400, 'data_request.options.agregate', /unknown option/],
-    ['a COPY statement', originalBody({ query: "COPY Personen TO '/tmp/x.csv'" }), 400, 'data_request.query', /single SELECT/],
-    ['an ATTACH statement', originalBody({ query: "ATTACH '/tmp/x.duckdb'" }), 400, 'data_request.query', /single SELECT/],
-    ['two statements', originalBody({ query: 'SELECT 1; SELECT 2' }), 400, 'data_request.query', /single SELECT/],
     ['SQL that does not parse', originalBody({ query: 'SELEC * FROM Personen' }), 400, 'data_request.query', /does not parse/],
   ];
   for (const [what, body, status, path, message] of badBodies) {
@@ -153,12 +152,22 @@ describe('HTTP API end to end on the embedded default', function () {
     });
   }
 
-  it('refuses a query that tries to read a file outside the steward\'s tables', async () => {
-    const { status, json } = await post(originalBody({ providers: ['VU'], algorithm: 'none', query: "SELECT * FROM read_csv('/etc/passwd')" }));
-    assert.equal(status, 400);
-    assert.equal(json.code, 'QUERY_REJECTED');
-    assert.match(json.message, /VU: .*Permission Error/);
-  });
+  const escapes: [string, string, RegExp][] = [
+    ['a COPY statement', "COPY Personen TO '/tmp/x.csv'", /single SELECT/],
+    ['an ATTACH statement', "ATTACH '/tmp/x.duckdb'", /single SELECT/],
+    ['two statements', 'SELECT 1; SELECT 2', /single SELECT statement, found 2/],
+    ['a file reader', "SELECT * FROM read_csv('/etc/passwd')", /read_csv is a table function/],
+    ['a setting', "SELECT current_setting('allowed_paths')", /current_setting is not an allowed function/],
+  ];
+  for (const [what, query, message] of escapes) {
+    it(`refuses ${what} before any job starts (400 QUERY_REJECTED naming data_request.query)`, async () => {
+      const reply = await post(originalBody({ providers: ['VU'], algorithm: 'none', query }));
+      assert.equal(reply.status, 400);
+      assert.equal(reply.json.code, 'QUERY_REJECTED');
+      assert.ok(reply.json.details.problems?.some((p) => p.path === 'data_request.query' && message.test(p.message)), JSON.stringify(reply.json));
+      assert.deepEqual(usedPids, [], 'no job ran');
+    });
+  }
 
   it('answers 413 to a body over the size limit', async () => {
     const { status, json } = await post(originalBody({ query: `SELECT 1 -- ${'x'.repeat(70 * 1024)}` }));
@@ -168,11 +177,11 @@ describe('HTTP API end to end on the embedded default', function () {
 
   it('cancels the jobs of a request whose client goes away', async () => {
     const controller = new AbortController();
-    const slow = originalBody({ providers: ['VU'], algorithm: 'count', query: 'SELECT * FROM Personen, range(100000000000)' });
+    const slow = originalBody({ providers: ['VU'], algorithm: 'count', query: endlessRowsOf('Personen') });
     const assigned = new Promise<{ pid: number }>((resolve) => daemon.runner.events.once('jobAssigned', resolve));
     const ended = new Promise<{ status: string }>((resolve) => daemon.runner.events.once('jobEnded', resolve));
     const cleanedUp = new Promise((resolve) => daemon.runner.events.once('deploymentEnded', resolve));
-    const request = fetch(`${daemon.url}/api/v1/requestApproval`, { method: 'POST', body: JSON.stringify(slow), signal: controller.signal });
+    const request = fetch(`${daemon.url}/api/v1/requestApproval`, { method: 'POST', body: JSON.stringify(slow), headers: await asRequester(daemon, slow), signal: controller.signal });
     await assigned;
     controller.abort();
     await assert.rejects(request);

@@ -14,6 +14,7 @@ import type { ExampleData } from '../support/example-data.js';
 import { exampleMarketplaceFile } from '../support/fixtures.js';
 import { RabbitMqControl } from '../support/servers/rabbitmq-control.js';
 import { requireTestServerEnv } from '../support/servers/server-env.js';
+import { analyst, bearer } from '../support/tokens.js';
 
 /** Polls `probe` until it returns a value, at most `limitMs`: the servers work in real time. */
 async function eventually<T>(what: string, probe: () => Promise<T | undefined>, limitMs = 30_000): Promise<T> {
@@ -85,7 +86,7 @@ describe('the daemon with real Prometheus, RabbitMQ and InfluxDB', function () {
       return v !== undefined && Math.abs(v - 0.9) < 0.02 ? v : undefined;
     });
     assert.ok(surf > 0.8);
-    const answer = await fetch(`${daemon.url}/api/v1/requestApproval`, { method: 'POST', body: JSON.stringify(request(['VU', 'UVA'], { aggregate: true })) });
+    const answer = await fetch(`${daemon.url}/api/v1/requestApproval`, { method: 'POST', body: JSON.stringify(request(['VU', 'UVA'], { aggregate: true })), headers: await bearer(daemon, analyst) });
     const json = (await answer.json()) as any;
     assert.equal(answer.status, 200);
     assert.deepEqual([json.archetype, json.ttp], ['dataThroughTtp', 'otherCompany']);
@@ -111,11 +112,30 @@ describe('the daemon with real Prometheus, RabbitMQ and InfluxDB', function () {
       const reply = new Promise<any>((resolve) => {
         void channel.consume(replies, (m) => m !== null && resolve({ id: m.properties.correlationId, body: JSON.parse(m.content.toString()) }), { noAck: true });
       });
-      channel.sendToQueue(queue, Buffer.from(JSON.stringify(request(['UVA'], { aggregate: false }))), { correlationId, replyTo: replies, persistent: true, messageId: correlationId });
+      const headers = await bearer(daemon, analyst); // the token travels in the message's authorization header
+      channel.sendToQueue(queue, Buffer.from(JSON.stringify(request(['UVA'], { aggregate: false }))), { correlationId, replyTo: replies, persistent: true, messageId: correlationId, headers });
       const answer = await reply;
       assert.equal(answer.id, correlationId);
       assert.equal(answer.body.status, 200);
       assert.deepEqual(answer.body.body.results.map((r: any) => r.computedBy), ['UVA']);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('answers 401 on the replyTo to a request over AMQP without a token, and 403 to one whose body names someone else', async () => {
+    const connection = await amqp.connect(env.amqp);
+    try {
+      const channel = await connection.createChannel();
+      const { queue: replies } = await channel.assertQueue('', { exclusive: true });
+      const answers = new Map<string, any>();
+      await channel.consume(replies, (m) => void (m !== null && answers.set(m.properties.correlationId as string, JSON.parse(m.content.toString()))), { noAck: true });
+      const mallory = { ...request(['UVA'], { aggregate: false }), user: { id: '2', userName: 'mallory@evil.example' } };
+      channel.sendToQueue(queue, Buffer.from(JSON.stringify(request(['UVA'], { aggregate: false }))), { correlationId: 'anonymous', messageId: randomUUID(), replyTo: replies });
+      channel.sendToQueue(queue, Buffer.from(JSON.stringify(mallory)), { correlationId: 'impostor', messageId: randomUUID(), replyTo: replies, headers: await bearer(daemon, analyst) });
+      await eventually('both answers', async () => (answers.size === 2 ? true : undefined));
+      assert.deepEqual([answers.get('anonymous').status, answers.get('anonymous').body.code], [401, 'UNAUTHENTICATED']);
+      assert.deepEqual([answers.get('impostor').status, answers.get('impostor').body.code], [403, 'FORBIDDEN']);
     } finally {
       await connection.close();
     }
@@ -139,7 +159,7 @@ describe('the daemon with real Prometheus, RabbitMQ and InfluxDB', function () {
       });
       for (let i = 0; i < total; i++) {
         const id = `load-${i}`;
-        channel.sendToQueue(queue, Buffer.from(JSON.stringify(request(['UVA'], { aggregate: false }))), { correlationId: id, messageId: id, replyTo: replyQueue, persistent: true });
+        channel.sendToQueue(queue, Buffer.from(JSON.stringify(request(['UVA'], { aggregate: false }))), { correlationId: id, messageId: id, replyTo: replyQueue, persistent: true, headers: await bearer(daemon, analyst) });
       }
       await eventually('half the answers', async () => (answers.size >= total / 2 ? true : undefined), 120_000);
       await control.restart();

@@ -13,7 +13,7 @@ function fakeWorld(): Promise<RequestQueueWorld> {
       queues.push(queue);
       return queue;
     },
-    publishRequest: (body, properties) => Promise.resolve(broker.publishRequest(body, properties)),
+    publishRequest: (body, { authorization, ...properties }) => Promise.resolve(broker.publishRequest(body, { ...properties, ...(authorization === undefined ? {} : { headers: { authorization } }) })),
     replyQueue: () => Promise.resolve(`replies-${++replyQueues}`),
     replies: (replyTo) => broker.replies(replyTo).map(({ correlationId, status, body }) => ({ correlationId, status, body })),
     deadLetters: () =>
@@ -22,6 +22,7 @@ function fakeWorld(): Promise<RequestQueueWorld> {
         messageId: d.properties.messageId,
         correlationId: d.properties.correlationId,
         reason: d.properties.headers?.['x-dynamos-reason'] as string | undefined,
+        ...(d.properties.headers?.['authorization'] === undefined ? {} : { authorization: String(d.properties.headers['authorization']) }),
       })),
     // Requests in the broker not in a consumer's hands: a closed queue's deliveries were requeued.
     waitingRequests: () => Promise.resolve(broker.pending - queues.reduce((n, q) => n + q.unsettled, 0)),

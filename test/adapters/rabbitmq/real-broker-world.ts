@@ -7,7 +7,7 @@ import type { Clock } from '../../../knowledge/ports/clock.js';
 import { systemClock } from '../../../knowledge/ports/clock.js';
 import type { Logger } from '../../../knowledge/ports/logger.js';
 import { silentLogger } from '../../../knowledge/ports/logger.js';
-import type { ObservedRequestQueue, ReceivedDeadLetter, ReceivedReply, RequestQueueWorld } from '../../contract/request-queue.contract.js';
+import type { ObservedRequestQueue, ReceivedDeadLetter, ReceivedReply, RequestProperties, RequestQueueWorld } from '../../contract/request-queue.contract.js';
 import type { RabbitMqControl } from '../../support/servers/rabbitmq-control.js';
 
 /** The requester's side: one connection that publishes requests and listens on reply queues and the dead-letter queue. */
@@ -81,12 +81,14 @@ export class RealBrokerWorld implements RequestQueueWorld {
   }
 
   /** Publishes and waits for the confirm; a publish the broker's restart cut off is sent again (same message id), as a requester would. */
-  async publishRequest(body: string, properties: { messageId?: string; correlationId?: string; replyTo?: string }): Promise<void> {
+  async publishRequest(body: string, request: RequestProperties): Promise<void> {
+    const { authorization, ...properties } = request;
+    const headers = authorization === undefined ? {} : { headers: { authorization } };
     for (let attempt = 1; ; attempt++) {
       const { publisher } = await this.requesterReady;
       try {
         await new Promise<void>((resolve, reject) =>
-          publisher.sendToQueue(this.names.queue, Buffer.from(body), { ...properties, persistent: true }, (error: unknown) => (error ? reject(error as Error) : resolve())));
+          publisher.sendToQueue(this.names.queue, Buffer.from(body), { ...properties, ...headers, persistent: true }, (error: unknown) => (error ? reject(error as Error) : resolve())));
         return;
       } catch (error) {
         if (attempt === 3) throw error;
@@ -179,10 +181,12 @@ export class RealBrokerWorld implements RequestQueueWorld {
 }
 
 function deadLetterOf(message: ConsumeMessage): ReceivedDeadLetter {
+  const authorization = message.properties.headers?.['authorization'] as unknown;
   return {
     body: message.content.toString(),
     messageId: message.properties.messageId as string | undefined,
     correlationId: message.properties.correlationId as string | undefined,
     reason: message.properties.headers?.['x-dynamos-reason'] as string | undefined,
+    ...(authorization === undefined ? {} : { authorization: String(authorization) }),
   };
 }

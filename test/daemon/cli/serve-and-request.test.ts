@@ -39,26 +39,29 @@ describe('dynamos serve, request and demo, as a user runs them', function () {
   before(async () => (data = await exampleData(300)));
   after(() => data.remove());
 
-  it('serves, answers `dynamos request`, and leaves no job process behind on SIGTERM', async () => {
+  it('serves, answers `dynamos request` signed with its local issuer, and leaves no job process behind on SIGTERM', async () => {
     const before = taggedJobProcesses();
+    // Both commands run in one directory with the default decision log, as the README's two terminals do: the key is found in data/keys.
+    const cwd = data.dir;
     const serve: ChildProcess = spawn(
       process.execPath,
-      ['--import', tsx, main, 'serve', '--config', exampleMarketplaceFile, '--data-dir', data.dir, '--port', '0', '--warm', '1', '--log-level', 'silent', '--decision-log', `${data.dir}/decisions.jsonl`],
-      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+      ['--import', tsx, main, 'serve', '--config', exampleMarketplaceFile, '--data-dir', data.dir, '--port', '0', '--warm', '1', '--log-level', 'silent'],
+      { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
     serve.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     while (!/at (http:\/\/\S+)/.test(out)) await once(serve.stdout as NodeJS.ReadableStream, 'data');
     const url = /at (http:\/\/\S+)/.exec(out)?.[1] as string;
 
-    const request = dynamos(['request', 'experiments/requests/wage-gap.json', '--url', url]);
+    const request = dynamos(['request', path.join(repoRoot, 'experiments/requests/wage-gap.json'), '--url', url], cwd);
     assert.equal(request.status, 0, request.stderr);
+    assert.match(request.stderr, /^signed in as analyst@uva\.example with the local issuer's key \(data\/keys\/issuer\.key\.pem\)$/m);
     assert.match(request.stdout, /^HTTP 200, job analyst-[0-9a-f]{8}$/m);
     assert.match(request.stdout, /^archetype: {2}computeToData$/m);
     assert.match(request.stdout, /^denied: {5}RUG \(NO_RELATION\)/m);
     assert.match(request.stdout, /^result computed by UVA on the data of UVA \(2 rows\):$/m);
 
-    const json = dynamos(['request', 'experiments/requests/wage-gap-through-ttp.json', '--url', url, '--json']);
+    const json = dynamos(['request', path.join(repoRoot, 'experiments/requests/wage-gap-through-ttp.json'), '--url', url, '--json'], cwd);
     assert.equal(JSON.parse(json.stdout).archetype, 'dataThroughTtp');
 
     serve.kill('SIGTERM');

@@ -12,6 +12,7 @@ import type { TraceEvent } from '../../../experiments/traces/trace-format.js';
 import { exampleData } from '../../support/example-data.js';
 import type { ExampleData } from '../../support/example-data.js';
 import { exampleMarketplaceFile, repoRoot } from '../../support/fixtures.js';
+import { bearerFromKeysDir } from '../../support/tokens.js';
 
 const main = path.join(repoRoot, 'daemon', 'main.ts');
 /** tsx by its absolute location, so commands run from any directory. */
@@ -45,22 +46,23 @@ describe('dynamos serve --record', function () {
       { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     try {
-      await recordOneRequest(serve, file);
+      await recordOneRequest(serve, file, path.join(data.dir, 'keys'));
     } finally {
       if (serve.exitCode === null) serve.kill('SIGKILL'); // only when the test failed midway
     }
   });
 });
 
-/** Serves until it says where and what it records, sends the original request, stops it with SIGTERM, reads the trace. */
-async function recordOneRequest(serve: ChildProcessByStdio<null, Readable, Readable>, file: string): Promise<void> {
+/** Serves until it says where and what it records, sends the original request (signed with the daemon's key in `keysDir`), stops it with SIGTERM, reads the trace. */
+async function recordOneRequest(serve: ChildProcessByStdio<null, Readable, Readable>, file: string, keysDir: string): Promise<void> {
   let out = '';
   serve.stdout.on('data', (d: Buffer) => (out += d.toString()));
   while (!/at (http:\/\/\S+)/.test(out) || !/recording the run to/.test(out)) await once(serve.stdout, 'data');
   const url = /at (http:\/\/\S+)/.exec(out)?.[1] as string;
   assert.ok(out.includes(`recording the run to ${file}`), out);
 
-  const response = await fetch(`${url}/api/v1/requestApproval`, { method: 'POST', body: readFileSync(path.join(repoRoot, 'experiments/requests/wage-gap.json'), 'utf8') });
+  const headers = await bearerFromKeysDir(keysDir, 'analyst@uva.example');
+  const response = await fetch(`${url}/api/v1/requestApproval`, { method: 'POST', body: readFileSync(path.join(repoRoot, 'experiments/requests/wage-gap.json'), 'utf8'), headers });
   const answer = (await response.json()) as { jobId: string; archetype: string };
   assert.equal(response.status, 200);
   serve.kill('SIGTERM');

@@ -7,10 +7,14 @@ import { FakeJobRunner, fakeReport } from '../../../adapters/fake/fake-job-runne
 import { RequestLoop } from '../../../daemon/loop/request-loop.js';
 import type { LoopMetrics } from '../../../daemon/loop/request-loop.js';
 import { dynamosStrategy } from '../../../daemon/mape/strategies/dynamos-strategy.js';
-import { FileDecisionLog, linesOf, verifyDecisionLog } from '../../../knowledge/audit/decision-log.js';
+import type { AuditSigner } from '../../../knowledge/audit/checkpoint.js';
+import { linesOf } from '../../../knowledge/audit/decision-log.js';
+import { FileDecisionLog } from '../../../knowledge/audit/log-file.js';
+import { verifyDecisionLog } from '../../../knowledge/audit/verify-log.js';
 import { KnowledgeBase } from '../../../knowledge/knowledge-base.js';
 import { choiceKey, knowledgeOf, outcomeKey } from '../../../knowledge/knowledge-snapshot.js';
 import { silentLogger } from '../../../knowledge/ports/logger.js';
+import { testSigner } from '../../support/audit-records.js';
 import { dataRequest, marketplaceFrom } from '../../support/fixtures.js';
 
 /** Counts what the loop reports, as the daemon's metrics would. */
@@ -33,6 +37,7 @@ describe('request loop (xstate request machine over the phases)', () => {
   let runner: FakeJobRunner;
   let knowledge: KnowledgeBase;
   let log: FileDecisionLog;
+  let signer: AuditSigner;
   let counted: ReturnType<typeof countingMetrics>;
   let loop: RequestLoop;
 
@@ -42,7 +47,8 @@ describe('request loop (xstate request machine over the phases)', () => {
     clock.set(1_000_000);
     runner = new FakeJobRunner();
     knowledge = new KnowledgeBase(knowledgeOf(marketplaceFrom(), 1_000_000));
-    log = await FileDecisionLog.open(path.join(dir, 'decisions.jsonl'));
+    signer = testSigner();
+    log = await FileDecisionLog.open(path.join(dir, 'decisions.jsonl'), { signer, clock });
     counted = countingMetrics();
     loop = new RequestLoop({ knowledge, strategy: () => dynamosStrategy, runner, clock, logger: silentLogger, deadlineMs: 600_000, energyOf: (r) => r.cpuSeconds * 10, decisionLog: log, metrics: counted.metrics });
   });
@@ -66,7 +72,7 @@ describe('request loop (xstate request machine over the phases)', () => {
     assert.equal(k.outcomes[outcomeKey('computeToData', 'VU')]?.cpuSeconds, 0.5);
     assert.deepEqual(counted.seen.requests, ['computeToData:completed']);
     assert.deepEqual([...counted.seen.phases].sort(), ['analyze', 'execute', 'monitor', 'plan', 'record']);
-    const verdict = await verifyDecisionLog(linesOf(log.file));
+    const verdict = await verifyDecisionLog(linesOf(log.file), { keys: [signer.publicKey], head: log.head().hash });
     assert.deepEqual(verdict.ok && verdict.records, 1);
     assert.equal((await log.find(dataRequest().id))?.outcome.energyJoules, 10);
   });

@@ -10,6 +10,7 @@ import { silentLogger } from '../../../knowledge/ports/logger.js';
 import { exampleData } from '../../support/example-data.js';
 import type { ExampleData } from '../../support/example-data.js';
 import { exampleMarketplaceFile } from '../../support/fixtures.js';
+import { asRequester } from '../../support/tokens.js';
 
 const token = 'test-admin-token-0123456789';
 const requestBody = (options: Record<string, boolean>) => ({
@@ -46,8 +47,10 @@ describe('recording a live run (serve --record) on the embedded default', functi
     data.remove();
   });
 
+  /** Requests go as their body's user, policy changes with the admin token. */
   const call = async (method: string, url: string, payload: unknown) => {
-    const response = await fetch(`${daemon.url}${url}`, { method, body: JSON.stringify(payload), headers: { authorization: `Bearer ${token}` } });
+    const headers = url === '/api/v1/requestApproval' ? await asRequester(daemon, payload) : { authorization: `Bearer ${token}` };
+    const response = await fetch(`${daemon.url}${url}`, { method, body: JSON.stringify(payload), headers });
     return { status: response.status, json: (await response.json()) as { jobId: string; archetype: string; ttp: string | null } };
   };
 
