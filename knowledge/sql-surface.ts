@@ -59,12 +59,12 @@ export function querySurface(trees: readonly unknown[]): QuerySurface {
     for (const entry of cteEntries(node)) {
       checkTableName(entry.name, 'a common table expression');
       visit(entry.body, inScope);
-      inScope = new Set([...inScope, entry.name.toLowerCase()]);
+      inScope = new Set([...inScope, foldIdentifier(entry.name)]);
     }
     if (node['type'] === 'RECURSIVE_CTE_NODE' && typeof node['cte_name'] === 'string') {
       // Its anchor (left) reads the catalog under its own name; only the recursive part sees itself.
       visit(node['left'], inScope);
-      visit(node['right'], new Set([...inScope, node['cte_name'].toLowerCase()]));
+      visit(node['right'], new Set([...inScope, foldIdentifier(node['cte_name'])]));
       visitAll(node, inScope, ['cte_map', 'left', 'right']);
       return;
     }
@@ -81,9 +81,9 @@ export function querySurface(trees: readonly unknown[]): QuerySurface {
         const name = String(node['table_name'] ?? '');
         const qualifier = [node['catalog_name'], node['schema_name']].filter((q) => typeof q === 'string' && q !== '').join('.');
         if (qualifier !== '') refuse('table', `${qualifier}.${name}`, `table ${qualifier}.${name}: name a steward's table by its name alone`);
-        else if (!scope.has(name.toLowerCase())) {
+        else if (!scope.has(foldIdentifier(name))) {
           checkTableName(name, 'a table');
-          if (!tables.has(name.toLowerCase())) tables.set(name.toLowerCase(), name);
+          if (!tables.has(foldIdentifier(name))) tables.set(foldIdentifier(name), name);
         }
         if (node['at_clause'] !== null && node['at_clause'] !== undefined) refuse('construct', 'AT', `time travel (${name} AT …) is not supported`);
         visitAll(node, scope, ['at_clause']);
@@ -121,7 +121,7 @@ export function querySurface(trees: readonly unknown[]): QuerySurface {
       }
       case 'COLUMN_REF': {
         const names = node['column_names'];
-        const only = Array.isArray(names) && names.length === 1 ? String(names[0]).toLowerCase() : undefined;
+        const only = Array.isArray(names) && names.length === 1 ? foldIdentifier(String(names[0])) : undefined;
         if (only !== undefined && introspectionKeywords.has(only)) {
           refuse('introspection', only, `${only} describes the database; a column of that name must be qualified with its table (t.${only})`);
         }
@@ -154,6 +154,15 @@ export function querySurface(trees: readonly unknown[]): QuerySurface {
 
   visit(trees, new Set());
   return { tables: [...tables.values()], refused: [...refused.values()] };
+}
+
+/**
+ * A name as DuckDB compares identifiers: case-insensitive for ASCII letters only. JavaScript's
+ * toLowerCase folds more (the Kelvin sign K becomes k), so a name it calls equal to a common
+ * table expression could reach the catalog in DuckDB instead.
+ */
+export function foldIdentifier(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => c.toLowerCase());
 }
 
 function cteEntries(node: Node): { name: string; body: unknown }[] {

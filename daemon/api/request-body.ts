@@ -10,6 +10,7 @@ import type { SerializedQuery } from '../../knowledge/query-tables.js';
 import type { Problem } from '../../knowledge/problems.js';
 import { formatPath, problemsFromZod } from '../../knowledge/problems.js';
 import type { SurfaceRefusal } from '../../knowledge/sql-surface.js';
+import { foldIdentifier } from '../../knowledge/sql-surface.js';
 
 /**
  * The original DYNAMOS request body (`POST /api/v1/requestApproval`), accepted unchanged. Unknown
@@ -99,7 +100,7 @@ function refusalsOf(query: SerializedQuery, m: Marketplace): SurfaceRefusal[] {
   if (query.kind === 'notSelect') return [{ kind: 'construct', name: 'statement', message: 'must be a single SELECT statement (the steward runs nothing else)' }];
   if (query.statements !== 1) return [{ kind: 'construct', name: 'statements', message: `must be a single SELECT statement, found ${query.statements}` }];
   const known = marketplaceTables(m);
-  const unknown = query.tables.filter((t) => !known.has(t.toLowerCase()));
+  const unknown = query.tables.filter((t) => !known.has(foldIdentifier(t)));
   return [
     ...query.refused,
     ...unknown.map((t): SurfaceRefusal => ({ kind: 'table', name: t, message: `table ${t} is not a table of this marketplace (known: ${[...known.values()].join(', ')})` })),
@@ -108,11 +109,11 @@ function refusalsOf(query: SerializedQuery, m: Marketplace): SurfaceRefusal[] {
 
 const tablesMemo = new WeakMap<Marketplace, ReadonlyMap<string, string>>();
 
-/** Lower-case name → name of every table of every dataset, per marketplace revision. */
+/** Folded name (as DuckDB compares them) → name of every table of every dataset, per marketplace revision. */
 function marketplaceTables(m: Marketplace): ReadonlyMap<string, string> {
   let tables = tablesMemo.get(m);
   if (tables === undefined) {
-    tables = new Map(Object.values(m.datasets).flatMap((d) => d.tables.map((t) => [t.toLowerCase(), t] as const)));
+    tables = new Map(Object.values(m.datasets).flatMap((d) => d.tables.map((t) => [foldIdentifier(t), t] as const)));
     tablesMemo.set(m, tables);
   }
   return tables;

@@ -72,8 +72,8 @@ export function plan(k: KnowledgeSnapshot, a: Analysis, strategy: Strategy, opti
     const message = `${archetype} cannot run: ${chains.reason}`;
     return { kind: 'deny', reason: 'NO_FEASIBLE_ARCHETYPE', message, explanation: explain(message) };
   }
-  const jobs = jobsFor(m, a, chains.chains, ttp);
-  return { kind: 'deploy', archetype, ...(ttp === undefined ? {} : { ttp }), jobs, explanation: explain(ranking.reason, explainedChains(m, a, chains.chains)) };
+  const { jobs, explained } = deploymentOf(m, a, chains.chains, ttp);
+  return { kind: 'deploy', archetype, ...(ttp === undefined ? {} : { ttp }), jobs, explanation: explain(ranking.reason, explained) };
 }
 
 /**
@@ -86,48 +86,76 @@ function allowedByAnalysis(a: Analysis, choice: StrategyChoice): boolean {
   return option.computeAt === 'other' ? choice.ttp !== undefined && option.ttps.includes(choice.ttp) : choice.ttp === undefined;
 }
 
-function jobsFor(m: Marketplace, a: Analysis, chains: readonly PartyChain[], ttp: string | undefined): JobSpec[] {
+/**
+ * One job per party with its chain, tables and wiring, and the chains as the decision explains
+ * them: a chain whose job anonymises at the source says what it does to which column, so the
+ * record shows what was applied as well as why. One pass: this runs for every request (and every
+ * replayed one).
+ */
+function deploymentOf(m: Marketplace, a: Analysis, chains: readonly PartyChain[], ttp: string | undefined): { jobs: JobSpec[]; explained: ChainExplanation[] } {
   const req = a.request;
   const ttpChain = chains.find((c) => c.partyKind === 'computeProvider');
   const stewards = chains.filter((c) => c.partyKind === 'dataSteward').map((c) => c.party);
+  const grants = new Map(a.authorised.map((g) => [g.steward, g]));
   const request = { type: req.type, query: req.query, algorithm: req.algorithm, options: req.options, requester: req.requester };
   const minimised = ttpChain === undefined ? undefined : columnsTheTtpNeeds(ttpChain.services, req.algorithm);
+  const jobs: JobSpec[] = [];
+  const explained: ChainExplanation[] = [];
   // Plain literals, not spreads: this runs for every job of every request (and of every replayed one).
-  return chains.map((chain): JobSpec => {
-    const name = jobName(req.id, chain.party);
-    if (chain.partyKind === 'computeProvider') {
-      const streams = chain.services.includes('sql-aggregate') ? 1 : stewards.length;
-      return { name, requestId: req.id, party: chain.party, services: chain.services, request, partyKind: 'computeProvider', tables: [], inputs: stewards, output: { to: 'requester', streams } };
+  for (const chain of chains) {
+    const { party, partyKind, services } = chain;
+    const name = jobName(req.id, party);
+    if (partyKind === 'computeProvider') {
+      const streams = services.includes('sql-aggregate') ? 1 : stewards.length;
+      jobs.push({ name, requestId: req.id, party, services, request, partyKind: 'computeProvider', tables: [], inputs: stewards, output: { to: 'requester', streams } });
+      explained.push(explanationOf(chain));
+      continue;
     }
-    const data = stewardData(m, a.authorised.find((g) => g.steward === chain.party) as ProviderGrant);
+    const data = stewardData(m, grants.get(party) as ProviderGrant);
     const output = ttp === undefined ? ({ to: 'requester', streams: 1 } as const) : ({ to: 'party', party: ttp } as const);
-    const { party, services } = chain;
-    const { tables } = data;
+    const { tables, anonymization } = data;
     // The steward's anonymisation shapes its tables before the query whenever its chain has sql-anonymize
     // (mandated, or switched on by an option); check-config keeps sql-anonymize at the steward.
     if (!services.includes('sql-anonymize')) {
-      return minimised === undefined
-        ? { name, requestId: req.id, party, services, request, partyKind: 'dataSteward', tables, inputs: [], output }
-        : { name, requestId: req.id, party, services, request, partyKind: 'dataSteward', tables, inputs: [], output, outputColumns: minimised };
+      jobs.push(
+        minimised === undefined
+          ? { name, requestId: req.id, party, services, request, partyKind: 'dataSteward', tables, inputs: [], output }
+          : { name, requestId: req.id, party, services, request, partyKind: 'dataSteward', tables, inputs: [], output, outputColumns: minimised },
+      );
+      explained.push(explanationOf(chain));
+      continue;
     }
-    const { anonymization } = data;
-    return minimised === undefined
-      ? { name, requestId: req.id, party, services, request, partyKind: 'dataSteward', tables, anonymization, inputs: [], output }
-      : { name, requestId: req.id, party, services, request, partyKind: 'dataSteward', tables, anonymization, inputs: [], output, outputColumns: minimised };
-  });
+    jobs.push(
+      minimised === undefined
+        ? { name, requestId: req.id, party, services, request, partyKind: 'dataSteward', tables, anonymization, inputs: [], output }
+        : { name, requestId: req.id, party, services, request, partyKind: 'dataSteward', tables, anonymization, inputs: [], output, outputColumns: minimised },
+    );
+    explained.push(explanationOf(chain, data));
+  }
+  return { jobs, explained };
 }
 
 /**
- * The chains as the decision explains them: a chain whose job anonymises at the source says what
- * it does to which column, so the record shows what was applied as well as why.
+ * A chain as the decision explains it, with what its job's anonymisation does when `anonymized`.
+ * Chains and steward data are kept per marketplace revision, so their explanation is made once
+ * and shared by the decisions that repeat it (it is never changed).
  */
-function explainedChains(m: Marketplace, a: Analysis, chains: readonly PartyChain[]): ChainExplanation[] {
-  return chains.map(({ party, role, services, notes }) => {
-    if (!services.includes('sql-anonymize') || role === 'computeProvider') return { party, role, services, notes };
-    const grant = a.authorised.find((g) => g.steward === party);
-    return { party, role, services, notes: grant === undefined ? notes : [...notes, stewardData(m, grant).note] };
-  });
+function explanationOf(chain: PartyChain, anonymized?: StewardData): ChainExplanation {
+  let byData = explanations.get(chain);
+  if (byData === undefined) explanations.set(chain, (byData = new WeakMap()));
+  const key = anonymized ?? plainChain;
+  let explained = byData.get(key);
+  if (explained === undefined) {
+    const { party, role, services, notes } = chain;
+    explained = { party, role, services, notes: anonymized === undefined ? notes : [...notes, anonymized.note] };
+    byData.set(key, explained);
+  }
+  return explained;
 }
+
+const explanations = new WeakMap<PartyChain, WeakMap<StewardData, ChainExplanation>>();
+/** The key of a chain explained without anonymisation. */
+const plainChain: StewardData = { tables: [], anonymization: {}, note: '' };
 
 /**
  * The columns a TTP's chain reads, when it is only aggregation followed by an algorithm that

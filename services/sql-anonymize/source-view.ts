@@ -6,17 +6,17 @@ import { isDateType, isIntegerType, isNumericType, isTextType } from '../workspa
 import type { TableColumn } from '../workspace/table-columns.js';
 
 /**
- * The secret of one job's pseudonyms: made in the job process, used only inside its DuckDB
- * views, never sent, logged or stored. Two keys make the hash an envelope
- * (sha256(outer ‖ sha256(inner ‖ value))), so no length extension reaches it.
+ * The secret of one job's pseudonyms: 192 random bits made in the job process, used only inside
+ * its DuckDB views, never sent, logged or stored. As 32 base64url characters, the secret and a
+ * value of up to 23 bytes fill one SHA-256 block: one compression per value, which is what a
+ * pseudonym costs per row (docs/designs/009-anonymisation-at-the-source.md).
  */
 export interface PseudonymSecret {
-  readonly inner: string;
-  readonly outer: string;
+  readonly key: string;
 }
 
 export function freshPseudonymSecret(): PseudonymSecret {
-  return { inner: randomBytes(32).toString('hex'), outer: randomBytes(32).toString('hex') };
+  return { key: randomBytes(24).toString('base64url') };
 }
 
 /**
@@ -58,8 +58,9 @@ function ruleExpression(column: TableColumn, rule: Exclude<ColumnRule, 'remove'>
   const x = sqlIdentifier(column.name);
   const text = isTextType(column.typeId) ? x : `CAST(${x} AS VARCHAR)`;
   if (rule === 'pseudonymize') {
-    // 128 bits of the envelope: collisions stay out of reach for any table this runs on.
-    return `left(sha256(${sqlString(secret.outer)} || sha256(${sqlString(secret.inner)} || ${text})), 32)`;
+    // The first 128 bits: collisions stay out of reach for any table this runs on, and the hidden
+    // half of the digest leaves nothing to extend (no length extension from a pseudonym).
+    return `left(sha256(${sqlString(secret.key)} || ${text}), 32)`;
   }
   switch (rule.generalize) {
     case 'year':
@@ -86,5 +87,7 @@ function ruleExpression(column: TableColumn, rule: Exclude<ColumnRule, 'remove'>
  */
 function yearOf(column: TableColumn, x: string, text: string): string {
   if (isDateType(column.typeId)) return `CAST(year(${x}) AS INTEGER)`;
+  // An integer's text is all digits: the pattern test (a third of the cost) is needed for text only.
+  if (isIntegerType(column.typeId)) return `CASE WHEN ${x} >= 1000 THEN CAST(left(${text}, 4) AS INTEGER) END`;
   return `CASE WHEN regexp_matches(${text}, '^[0-9]{4}') THEN CAST(left(${text}, 4) AS INTEGER) END`;
 }

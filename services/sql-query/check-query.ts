@@ -2,6 +2,7 @@ import { StatementType } from '@duckdb/node-api';
 import type { DuckDBConnection, DuckDBExtractedStatements, DuckDBPreparedStatement } from '@duckdb/node-api';
 import type { SerializedQuery } from '../../knowledge/query-tables.js';
 import { interpretSerializedQuery } from '../../knowledge/query-tables.js';
+import { foldIdentifier } from '../../knowledge/sql-surface.js';
 import { DynamosError } from '../../knowledge/errors.js';
 import { duckdbMessage } from '../workspace/table-columns.js';
 
@@ -45,8 +46,8 @@ export async function prepareSelect(db: DuckDBConnection, query: string, tables:
     throw rejected(`expected one SELECT statement, found a statement that is not a SELECT behind ${keyword}`, keyword);
   }
   // The daemon checked the same on its own parser; a job never trusts that it did.
-  const allowed = new Set(tables.map((t) => t.toLowerCase()));
-  const outside = parsed.tables.filter((t) => !allowed.has(t.toLowerCase()));
+  const allowed = new Set(tables.map(foldIdentifier));
+  const outside = parsed.tables.filter((t) => !allowed.has(foldIdentifier(t)));
   const refused = [...parsed.refused.map((r) => r.message), ...outside.map((t) => `table ${t} is not one of this job's tables (${tables.join(', ') || 'none'})`)];
   if (refused.length > 0) throw rejected(`query refused: ${refused.join('; ')}`, [...parsed.refused.map((r) => r.name), ...outside].join(', '));
   let prepared: DuckDBPreparedStatement;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { SignJWT, UnsecuredJWT } from 'jose';
+import { errors, SignJWT, UnsecuredJWT } from 'jose';
+import { TokenVerifier } from '../../daemon/api/token-verifier.js';
 import type { Hono } from 'hono';
 import type { Answer } from './api-world.js';
 import { ApiWorld, call, requestBody, testIssuer } from './api-world.js';
@@ -86,6 +87,20 @@ describe('verified requesters: who sends a requestApproval', () => {
     assert.equal((await post(`Bearer ${token}`)).status, 200);
     world.clock.increment(91_000);
     assertRefused(await post(`Bearer ${token}`), 401, 'UNAUTHENTICATED', /expired/, token);
+  });
+
+  it('remembers a verified token for at most a minute: a key its issuer withdraws stops working by then', async () => {
+    let withdrawn = false;
+    const keysOf = testIssuer(keys).keys;
+    const issuer = testIssuer(keys, { keys: (header, token) => (withdrawn ? Promise.reject(new errors.JWKSNoMatchingKey()) : keysOf(header, token)) });
+    const withdrawable = world.api(world.authenticator([issuer])).app;
+    const token = await signToken(keys, now(), { exp: seconds(now()) + 600 });
+    const send = () => call(withdrawable, 'POST', '/api/v1/requestApproval', { body: requestBody(analyst), authorization: `Bearer ${token}` });
+    assert.equal((await send()).status, 200);
+    withdrawn = true;
+    assert.equal((await send()).status, 200, 'verified a moment ago');
+    world.clock.increment(TokenVerifier.rememberMs + 1);
+    assertRefused(await send(), 401, 'UNAUTHENTICATED', /no key of issuer "https:\/\/idp\.test" matches/, token);
   });
 
   it('answers 401 before it reads the body: a malformed body without a credential is not parsed', async () => {

@@ -109,6 +109,7 @@ export const hostileSql: Readonly<Record<string, readonly HostileCase[]>> = {
     { sql: `WITH "UVA/Personen.csv" AS (SELECT * FROM "UVA/Personen.csv") SELECT * FROM "UVA/Personen.csv"`, names: 'UVA/Personen.csv' },
     { sql: `WITH RECURSIVE sqlite_master AS (SELECT * FROM sqlite_master UNION ALL SELECT * FROM sqlite_master) SELECT 1`, names: 'sqlite_master' },
     { sql: `SELECT * FROM (WITH c AS (SELECT 1) SELECT * FROM c), c`, names: 'c' },
+    { sql: `WITH duckdb_tables AS (SELECT 1) SELECT * FROM "duc\u212Adb_tables"`, names: 'duc\u212Adb_tables' },
     { sql: `SELECT * FROM Personen p, LATERAL read_csv('${file}')`, names: 'read_csv' },
     { sql: `SELECT * FROM Personen p JOIN glob('/etc/*') g ON true`, names: 'glob' },
   ],
