@@ -36,7 +36,7 @@ export async function createDaemonAuth(config: DaemonConfig, deps: { clock: Cloc
   const issuers = localIssuer === undefined ? trustedIssuersOf(auth) : [localIssuer.trusted()];
   const tls = config.tls === undefined ? undefined : tlsMaterialOf(config.tls);
   const authenticator = new Authenticator({
-    verifier: new TokenVerifier(issuers, { clock: deps.clock, clockToleranceSeconds: auth.clockToleranceSeconds }),
+    verifier: new TokenVerifier(issuers, { clock: deps.clock, clockToleranceSeconds: auth.clockToleranceSeconds, logger: deps.logger }),
     adminToken: config.adminToken,
     trustBodyUserName: auth.trustBodyUserName,
     clientCertificates: tls?.clientCa !== undefined,

@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DynamosError } from '../knowledge/errors.js';
 
@@ -36,6 +36,7 @@ export function loadOrCreateKeyPair(dir: string, name: string): StoredKeyPair {
   } catch (cause) {
     throw new DynamosError('CONFIG_INVALID', `cannot create the key ${privateFile}: ${(cause as Error).message}`, { retryable: false, cause });
   }
+  requireOwnerOnly(dir, privateFile);
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(readFileSync(privateFile, 'utf8'));
@@ -56,6 +57,27 @@ export function loadOrCreateKeyPair(dir: string, name: string): StoredKeyPair {
   }
   if (onDisk !== publicPem) writeFileSync(publicFile, publicPem, { mode: 0o644 });
   return { privateKey, publicKey, publicPem, privateFile, publicFile, created };
+}
+
+/**
+ * Refuses a key another user could have planted or may read: the key file must belong to this
+ * process's user and be readable by it alone, and its directory must not be writable by others
+ * (who could swap the file). A keys directory put where others write (`--decision-log /tmp/d.jsonl`
+ * puts it in /tmp/keys) is then found at start, not trusted.
+ */
+function requireOwnerOnly(dir: string, file: string): void {
+  const uid = process.getuid?.();
+  const dirInfo = statSync(dir);
+  const fileInfo = statSync(file);
+  const problems = [
+    ...(uid !== undefined && fileInfo.uid !== uid ? [`${file} belongs to another user (uid ${fileInfo.uid})`] : []),
+    ...((fileInfo.mode & 0o077) !== 0 ? [`${file} can be read or written by others (mode ${(fileInfo.mode & 0o777).toString(8)}; chmod 600 it)`] : []),
+    ...(uid !== undefined && dirInfo.uid !== uid ? [`${dir} belongs to another user (uid ${dirInfo.uid})`] : []),
+    ...((dirInfo.mode & 0o022) !== 0 ? [`${dir} can be written by others (mode ${(dirInfo.mode & 0o777).toString(8)}; chmod 700 it)`] : []),
+  ];
+  if (problems.length > 0) {
+    throw new DynamosError('CONFIG_INVALID', `the key ${file} is not this daemon's alone: ${problems.join('; ')}. Use a keys directory only this user can write (keysDir)`, { retryable: false });
+  }
 }
 
 /** Creates the private key file unless it exists; true when this call created it. */

@@ -144,6 +144,8 @@ export function querySurface(trees: readonly unknown[]): QuerySurface {
     if (value === null || typeof value !== 'object') return;
     const node = value as Node;
     if (typeof node['class'] === 'string') return visitExpression(node, node['class'], scope);
+    // A type of a CAST or a constant (`{id: 'DECIMAL', type_info: …}`) names no function or table.
+    if (typeof node['id'] === 'string' && 'type_info' in node) return;
     const type = node['type'];
     if (typeof type !== 'string') return visitAll(node, scope);
     if (queryNodes.has(type)) return visitQueryNode(node, scope);

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { QueuedRequest, QueueVerdict, RequestQueue } from '../../knowledge/ports/request-queue.js';
+// The credential travels as the RabbitMQ adapter reads it: the `authorization` header, dropped from dead letters.
+import { credentialOf, withoutCredential } from '../rabbitmq/held-request.js';
 
 /** The AMQP properties the fake broker models. */
 export interface FakeMessageProperties {
@@ -288,14 +290,4 @@ export class FakeRequestQueue implements RequestQueue {
     this.failures.delete(id);
     return true;
   }
-}
-
-/** The requester's credential is the `authorization` header (any case), as the RabbitMQ adapter reads it; dead letters drop it. */
-const isCredential = ([key]: [string, unknown]) => key.toLowerCase() === 'authorization';
-function credentialOf(headers: Readonly<Record<string, unknown>>): string | undefined {
-  const value = Object.entries(headers).find(isCredential)?.[1];
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-function withoutCredential(headers: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(headers).filter((entry) => !isCredential(entry)));
 }

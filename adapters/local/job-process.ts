@@ -96,7 +96,7 @@ export class JobProcess {
       void this.exited.then((exit) => {
         const got = this.received.get(type);
         if (got !== undefined) resolve(got as Extract<JobMessage, { type: T }>);
-        else reject(new Error(`job process exited (${describeExit(exit)}) before "${type}"${this.stderr ? `: ${this.stderr}` : ''}`));
+        else reject(new Error(`job process exited (${describeExit(exit)}) before "${type}"`));
       });
     });
   }

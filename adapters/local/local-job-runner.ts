@@ -156,7 +156,11 @@ export class LocalJobRunner implements JobRunner {
       done !== undefined ? undefined
       : failed !== undefined ? { code: failed.code, message: failed.message }
       : run.stoppedAs !== undefined ? { code: codeOf(run.stoppedAs.status), message: run.stoppedAs.message }
-      : { code: 'JOB_FAILED', message: `job process ended (${describeExit(exit)})${run.process.stderr ? `: ${run.process.stderr}` : ''}` };
+      : { code: 'JOB_FAILED', message: `job process ended (${describeExit(exit)})` };
+    // What a crashed process printed (a stack with host paths, a native error) is for the operator only.
+    if (done === undefined && failed === undefined && run.stoppedAs === undefined && run.process.stderr !== '') {
+      this.deps.logger.warn('a job process ended without a result', { job: run.spec.name, party: run.spec.party, exit: describeExit(exit), stderr: run.process.stderr });
+    }
     if (status === 'succeeded' && run.spec.output.to === 'requester') {
       await collector.streamsOf(run.token).catch((e: unknown) => {
         status = 'failed';

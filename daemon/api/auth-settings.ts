@@ -42,6 +42,13 @@ export const issuerSettingsSchema = z
     keys: z.array(publicKeySchema).min(1).optional(),
     /** @default every asymmetric algorithm */
     algorithms: z.array(z.enum(asymmetricAlgorithms, { error: `must be one of ${asymmetricAlgorithms.join(', ')}: symmetric algorithms and "none" are refused` })).min(1).default([...asymmetricAlgorithms]),
+    /**
+     * The roles this issuer's tokens may grant (`admin`, `steward:UVA`; `steward:*` for every
+     * steward); others its tokens claim are ignored. Required when several issuers are trusted,
+     * so one organisation's identity provider cannot make its users another's steward.
+     * @default every role, with a single issuer
+     */
+    grantsRoles: z.array(z.string().min(1)).optional(),
   })
   .superRefine((s, ctx) => {
     if ((s.jwksUrl === undefined) === (s.keys === undefined)) {
@@ -68,6 +75,9 @@ export const authSettingsSchema = z.strictObject({
     .superRefine((issuers, ctx) => {
       issuers.forEach((s, i) => {
         if (issuers.findIndex((o) => o.issuer === s.issuer) !== i) ctx.addIssue({ code: 'custom', path: [i, 'issuer'], message: `"${s.issuer}" is listed twice` });
+        if (issuers.length > 1 && s.grantsRoles === undefined) {
+          ctx.addIssue({ code: 'custom', path: [i, 'grantsRoles'], message: 'with several issuers, say which roles each may grant (e.g. [steward:UVA], or [] for none)' });
+        }
       });
     }),
   /** Leeway for `exp`, `nbf` and `iat` between the issuer's clock and ours. */

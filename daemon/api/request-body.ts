@@ -26,7 +26,8 @@ export const requestApprovalSchema = z.strictObject({
   dataProviders: z.array(z.string().min(1)).min(1, 'name at least one data provider'),
   data_request: z.strictObject({
     type: z.string().min(1),
-    query: z.string().min(1),
+    // DuckDB's C API ends a text at a NUL byte: the text checked and the text run must be one.
+    query: z.string().min(1).refine((q) => !q.includes('\0'), 'must not contain a NUL character'),
     algorithm: z.string().default('none'),
     algorithmColumns: z.record(z.string(), z.string()).optional(),
     options: z.record(z.string(), z.boolean()).default({}),

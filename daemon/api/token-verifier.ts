@@ -2,6 +2,7 @@ import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey, JWTVerifyOptions, KeyInput } from 'jose';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { Clock } from '../../knowledge/ports/clock.js';
+import type { Logger } from '../../knowledge/ports/logger.js';
 import type { Identity } from './identity.js';
 
 /** An issuer whose tokens the daemon believes, ready to verify with. */
@@ -18,6 +19,8 @@ export interface TrustedIssuer {
   readonly userClaim: string;
   /** The claim with the roles, e.g. `roles`. */
   readonly rolesClaim: string;
+  /** The roles its tokens may grant (`steward:*` matches every steward); every role when absent. */
+  readonly grantsRoles?: readonly string[];
 }
 
 /**
@@ -50,7 +53,7 @@ export class TokenVerifier {
 
   constructor(
     issuers: readonly TrustedIssuer[],
-    private readonly opts: { readonly clock: Clock; readonly clockToleranceSeconds: number },
+    private readonly opts: { readonly clock: Clock; readonly clockToleranceSeconds: number; readonly logger?: Logger },
   ) {
     this.byIssuer = new Map(issuers.map((i) => [i.issuer, i]));
   }
@@ -108,9 +111,10 @@ export class TokenVerifier {
     try {
       payload = await verifyWithAnyKey(token, trusted.keys, options);
     } catch (error) {
+      if (error instanceof IssuerKeysUnavailable) this.opts.logger?.warn('the keys of a trusted issuer cannot be fetched', { issuer: trusted.issuer, from: trusted.keySource, error: error.message });
       throw refusal(error, trusted, { alg, exp: claims.exp, toleranceSeconds: this.opts.clockToleranceSeconds });
     }
-    return { identity: { name: userOf(payload, trusted.userClaim), roles: rolesOf(payload, trusted.rolesClaim), via: 'token' }, payload };
+    return { identity: { name: userOf(payload, trusted.userClaim), roles: rolesOf(payload, trusted.rolesClaim).filter((role) => mayGrant(trusted, role)), via: 'token' }, payload };
   }
 }
 
@@ -134,7 +138,12 @@ async function verifyWithAnyKey(token: string, keys: JWTVerifyGetKey, options: J
 function refusal(error: unknown, issuer: TrustedIssuer, token: { alg: unknown; exp: number | undefined; toleranceSeconds: number }): DynamosError {
   const from = `issuer ${quoted(issuer.issuer)}`;
   if (error instanceof IssuerKeysUnavailable) {
-    return new DynamosError('ADAPTER_UNAVAILABLE', `the keys of ${from} cannot be fetched from ${issuer.keySource}: ${error.message}`, { retryable: true });
+    // Where the keys live and why the fetch failed (an internal address, a network error) is for the
+    // operator's log; any caller can cause this answer with a token naming the issuer.
+    return new DynamosError('ADAPTER_UNAVAILABLE', `the keys of ${from} cannot be fetched now: try again later`, {
+      retryable: true,
+      cause: new Error(`${issuer.keySource}: ${error.message}`),
+    });
   }
   if (error instanceof errors.JWTExpired) {
     const at = token.exp === undefined ? '' : ` at ${new Date(token.exp * 1000).toISOString()}`;
@@ -170,6 +179,11 @@ function userOf(payload: JWTPayload, claim: string): string {
     throw unauthenticated(`the token's "${claim}" claim is not a user name (a non-empty string of at most ${longestName} characters)`);
   }
   return name;
+}
+
+function mayGrant(issuer: TrustedIssuer, role: string): boolean {
+  if (issuer.grantsRoles === undefined) return true;
+  return issuer.grantsRoles.some((granted) => (granted.endsWith('*') ? role.startsWith(granted.slice(0, -1)) : role === granted));
 }
 
 function rolesOf(payload: JWTPayload, claim: string): string[] {

@@ -25,6 +25,7 @@ export function trustedIssuersOf(auth: AuthSettings): TrustedIssuer[] {
     keySource: s.jwksUrl ?? 'static keys',
     userClaim: auth.userClaim,
     rolesClaim: auth.rolesClaim,
+    ...(s.grantsRoles === undefined ? {} : { grantsRoles: s.grantsRoles }),
   }));
 }
 

@@ -1,4 +1,5 @@
 import type { Marketplace } from '../../knowledge/marketplace/load-marketplace.js';
+import { foldIdentifier } from '../../knowledge/sql-surface.js';
 
 type Archetype = Marketplace['archetypes'][string];
 
@@ -18,7 +19,7 @@ export interface MarketplaceIndex {
   readonly archetypes: readonly (readonly [string, Archetype])[];
   /** Per request type, its optional services in config order. */
   readonly optionalServices: ReadonlyMap<string, readonly OptionalService[]>;
-  /** Per steward, each table name in lower case → the first dataset (in config order) holding it. */
+  /** Per steward, each table name folded as DuckDB folds it → the first dataset (in config order) holding it. */
   readonly tables: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
 
@@ -42,7 +43,7 @@ function build(m: Marketplace): MarketplaceIndex {
   for (const [steward, definition] of Object.entries(m.dataStewards)) {
     const byTable = new Map<string, string>();
     for (const [dataset, entry] of Object.entries(definition.datasets)) {
-      for (const table of Object.keys(entry.tables)) if (!byTable.has(table.toLowerCase())) byTable.set(table.toLowerCase(), dataset);
+      for (const table of Object.keys(entry.tables)) if (!byTable.has(foldIdentifier(table))) byTable.set(foldIdentifier(table), dataset);
     }
     tables.set(steward, byTable);
   }

@@ -1,5 +1,6 @@
 import type { DataRequest } from '../../knowledge/data-request.js';
 import type { Marketplace } from '../../knowledge/marketplace/load-marketplace.js';
+import { foldIdentifier } from '../../knowledge/sql-surface.js';
 import { marketplaceIndex } from './marketplace-index.js';
 
 /** What an agreement allows one steward to do for this request. */
@@ -70,9 +71,9 @@ export function checkProvider(m: Marketplace, req: DataRequest, provider: string
   return { steward: provider, datasets: [...datasets], archetypes, computeProviders };
 }
 
-/** The dataset of `steward` that holds `table`; table names compare case-insensitively, as in SQL. */
+/** The dataset of `steward` that holds `table`; table names compare as DuckDB compares them (ASCII case-insensitively). */
 export function datasetHolding(m: Marketplace, steward: string, table: string): string | undefined {
-  return marketplaceIndex(m).tables.get(steward)?.get(table.toLowerCase());
+  return marketplaceIndex(m).tables.get(steward)?.get(foldIdentifier(table));
 }
 
 export function isDenial(x: ProviderGrant | Denial): x is Denial {

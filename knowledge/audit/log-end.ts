@@ -15,8 +15,6 @@ export interface LogContinuation {
   readonly endedCleanly: boolean;
   /** Records after the last checkpoint: the next checkpoint signs them late. */
   readonly unsigned: number;
-  /** The key of the last checkpoint, when it is not this daemon's. */
-  readonly otherKeyId?: string;
 }
 
 /** What opening found at the end of a log file. */
@@ -76,6 +74,11 @@ export async function readLogEnd(file: string, signer: AuditSigner): Promise<Log
 
 async function continuationOf(file: string, found: { checkpoint: Checkpoint; end: number } | undefined, wholeBytes: number, signer: AuditSigner): Promise<LogContinuation> {
   const c = found?.checkpoint.checkpoint;
+  // A checkpoint under another key proves nothing to this daemon: whoever can append to the log
+  // could sign one with a key of their own, and the daemon would countersign what they added.
+  if (c !== undefined && c.keyId !== signer.keyId) {
+    throw refusal(file, `its last checkpoint (${c.n}) is signed by key ${c.keyId}, not by this daemon's key ${signer.keyId}: a log is continued only under the key that signed it. If this daemon's key was replaced on purpose, start a new log and keep the old public key to verify this one`);
+  }
   if (found !== undefined && c?.keyId === signer.keyId && !checkpointSignatureValid(found.checkpoint, signer.publicKey)) {
     throw refusal(file, `its last checkpoint (${c.n}) does not verify with this daemon's key ${signer.keyId}: it was forged or altered`);
   }
@@ -110,7 +113,6 @@ async function continuationOf(file: string, found: { checkpoint: Checkpoint; end
     nextCheckpoint: (c?.n ?? 0) + 1,
     endedCleanly: c?.reason === 'close',
     unsigned,
-    ...(c !== undefined && c.keyId !== signer.keyId ? { otherKeyId: c.keyId } : {}),
   };
 }
 

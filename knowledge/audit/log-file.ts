@@ -13,6 +13,7 @@ import type { DecisionRecord } from './decision-record.js';
 import type { LogContinuation } from './log-end.js';
 import { readLogEnd } from './log-end.js';
 import type { LogLock } from './log-lock.js';
+import { appendWhole, PartLeft } from './append-whole.js';
 import { lockLogFile } from './log-lock.js';
 
 export interface DecisionLogOptions {
@@ -52,7 +53,7 @@ export interface LogOpening {
 export class FileDecisionLog {
   /** Recent records as their JSON line: one flat string each is far cheaper for the GC to keep than the object tree. */
   private readonly recent = new Map<string, string>();
-  private state: 'open' | 'closed' | 'lost' = 'open';
+  private state: 'open' | 'closed' | 'lost' | 'broken' = 'open';
   private closing: Promise<void> | undefined;
   private sinceCheckpoint = 0;
 
@@ -189,13 +190,20 @@ export class FileDecisionLog {
   }
 
   private write(text: string): void {
-    const line = Buffer.from(text);
-    for (let written = 0; written < line.length; ) written += writeSync(this.fd, line, written);
+    try {
+      appendWhole(this.fd, Buffer.from(text));
+    } catch (error) {
+      if (error instanceof PartLeft) this.state = 'broken';
+      throw error;
+    }
   }
 
   private mustBeOpen(): void {
     if (this.state === 'open') return;
-    const why = this.state === 'closed' ? 'it is closed' : 'its lock was lost, so another process may be writing it; restart the daemon';
+    const why =
+      this.state === 'closed' ? 'it is closed'
+      : this.state === 'broken' ? 'a write failed half-way and its half line could not be removed; restart the daemon, which cuts it off'
+      : 'its lock was lost, so another process may be writing it; restart the daemon';
     throw new DynamosError('INTERNAL', `the decision log ${this.file} takes no more records: ${why}`, { retryable: false });
   }
 
@@ -267,8 +275,5 @@ function report(logger: Logger, file: string, opening: LogOpening, c: LogContinu
   }
   if (opening.kind === 'recovered') {
     logger.warn('the decision log did not end with a shutdown checkpoint (the daemon was killed or crashed): a recovery checkpoint now signs its last records', { file, lastRecord: c.seq, signedLate: opening.signedLate });
-  }
-  if (c.otherKeyId !== undefined) {
-    logger.warn('the decision log was signed by another key until now: auditors need that public key as well', { file, previousKeyId: c.otherKeyId });
   }
 }

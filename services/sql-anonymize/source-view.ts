@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { ColumnRule } from '../../knowledge/marketplace/marketplace-schema.js';
+import { foldIdentifier } from '../../knowledge/sql-surface.js';
 import { sqlIdentifier, sqlString } from '../workspace/sql-text.js';
-import { isDateType, isIntegerType, isNumericType, isTextType } from '../workspace/table-columns.js';
+import { isDateType, isNumericType, isTextType } from '../workspace/table-columns.js';
 import type { TableColumn } from '../workspace/table-columns.js';
 
 /**
@@ -34,17 +35,16 @@ export function anonymizedSelectList(
   rules: Readonly<Record<string, ColumnRule>>,
   secret: PseudonymSecret,
 ): string {
-  const byColumn = new Map(Object.entries(rules).map(([column, rule]) => [column.toLowerCase(), { column, rule }]));
-  const missing = [...byColumn.values()].filter(({ column }) => !columns.some((c) => c.name.toLowerCase() === column.toLowerCase()));
+  const missing = Object.keys(rules).filter((column) => !columns.some((c) => foldIdentifier(c.name) === foldIdentifier(column)));
   if (missing.length > 0) {
     throw new DynamosError(
       'CONFIG_INVALID',
-      `the anonymization of table ${table} names ${missing.map((m) => m.column).join(', ')}, which the table does not have (its columns: ${columns.map((c) => c.name).join(', ')})`,
+      `the anonymization of table ${table} names ${missing.join(', ')}, which the table does not have (its columns: ${columns.map((c) => c.name).join(', ')})`,
       { retryable: false },
     );
   }
   const kept = columns.flatMap((c) => {
-    const rule = byColumn.get(c.name.toLowerCase())?.rule;
+    const rule = ruleOf(c.name, rules);
     if (rule === 'remove') return [];
     return [`${rule === undefined ? sqlIdentifier(c.name) : ruleExpression(c, rule, secret)} AS ${sqlIdentifier(c.name)}`];
   });
@@ -52,6 +52,28 @@ export function anonymizedSelectList(
     throw new DynamosError('CONFIG_INVALID', `the anonymization of table ${table} removes every column; nothing of it can be queried`, { retryable: false });
   }
   return kept.join(', ');
+}
+
+/**
+ * The rule for a column: its own, compared as DuckDB compares names, or that of the column it
+ * duplicates. A header that repeats a name (`Gebdat;Gebdat`) reaches the query as `Gebdat` and
+ * `Gebdat_1`; the copy gets the rule too, so a repeated column cannot pass raw. A column really
+ * called `Gebdat_1` is then treated as strictly as `Gebdat`.
+ */
+export function ruleOf(column: string, rules: Readonly<Record<string, ColumnRule>>): ColumnRule | undefined {
+  const folded = foldIdentifier(column);
+  const base = /^(.*)_\d+$/.exec(folded)?.[1];
+  let duplicateOf: ColumnRule | undefined;
+  for (const [name, rule] of Object.entries(rules)) {
+    if (foldIdentifier(name) === folded) return rule;
+    if (base !== undefined && foldIdentifier(name) === base) duplicateOf = rule;
+  }
+  return duplicateOf;
+}
+
+/** Whether a rule reads the column as text: every generalisation, so that no value can fail to load. */
+export function readsAsText(rule: ColumnRule | undefined): boolean {
+  return rule !== undefined && rule !== 'pseudonymize';
 }
 
 function ruleExpression(column: TableColumn, rule: Exclude<ColumnRule, 'remove'>, secret: PseudonymSecret): string {
@@ -69,8 +91,7 @@ function ruleExpression(column: TableColumn, rule: Exclude<ColumnRule, 'remove'>
       return `CASE WHEN length(${text}) > ${rule.length} THEN left(${text}, ${rule.length}) END`;
     case 'bucket': {
       const number = isNumericType(column.typeId) ? `CAST(${x} AS DOUBLE)` : `TRY_CAST(${text} AS DOUBLE)`;
-      const lower = `floor(${number} / ${rule.width}) * ${rule.width}`;
-      return Number.isInteger(rule.width) && isIntegerType(column.typeId) ? `CAST(${lower} AS BIGINT)` : lower;
+      return `floor(${number} / ${rule.width}) * ${rule.width}`;
     }
     default: {
       const _exhaustive: never = rule;
@@ -80,14 +101,13 @@ function ruleExpression(column: TableColumn, rule: Exclude<ColumnRule, 'remove'>
 }
 
 /**
- * A date's year as an INTEGER. DATE and TIMESTAMP: `year(x)`. Anything else is read as text the
- * way the original did, its first four characters (`19900101` and `1990-01-01` give 1990), but
- * only when they are four digits and more follows or the value is four digits itself; anything
- * else, such as `85` or `01-01-1990`, is NULL rather than passed on unchanged.
+ * A date's year as an INTEGER. DATE and TIMESTAMP: `year(x)`. Otherwise only what is surely a
+ * year or a date that starts with one: a year itself (`1990`), or year, month and day as
+ * `19900101` or `1990-01-01` (text may go on, e.g. with a time), with a month of 01–12 and a day
+ * of 01–31. Anything else is NULL rather than cut: `85`, `13011990` (day first: its first four
+ * digits are a day and a month), `900113`, or an id generalised by mistake.
  */
 function yearOf(column: TableColumn, x: string, text: string): string {
   if (isDateType(column.typeId)) return `CAST(year(${x}) AS INTEGER)`;
-  // An integer's text is all digits: the pattern test (a third of the cost) is needed for text only.
-  if (isIntegerType(column.typeId)) return `CASE WHEN ${x} >= 1000 THEN CAST(left(${text}, 4) AS INTEGER) END`;
-  return `CASE WHEN regexp_matches(${text}, '^[0-9]{4}') THEN CAST(left(${text}, 4) AS INTEGER) END`;
+  return `CASE WHEN regexp_matches(${text}, '^([0-9]{4}$|[0-9]{4}-?(0[1-9]|1[0-2])-?(0[1-9]|[12][0-9]|3[01]))') THEN CAST(left(${text}, 4) AS INTEGER) END`;
 }

@@ -1,9 +1,10 @@
 import { open } from 'node:fs/promises';
+import { DuckDBTypeId } from '@duckdb/node-api';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { ColumnRule } from '../../knowledge/marketplace/marketplace-schema.js';
 import type { TableSource } from '../../knowledge/ports/job-runner.js';
-import { anonymizedSelectList } from '../sql-anonymize/source-view.js';
+import { anonymizedSelectList, readsAsText, ruleOf } from '../sql-anonymize/source-view.js';
 import type { PseudonymSecret } from '../sql-anonymize/source-view.js';
 import { sqlIdentifier, sqlString } from './sql-text.js';
 import type { TableColumn } from './table-columns.js';
@@ -32,11 +33,18 @@ export function csvLineOptions(sample: Uint8Array): string {
  * so binding the view later does not sniff the file again.
  */
 export async function loadCsvTable(db: DuckDBConnection, table: TableSource, opts: { sniffed?: string; anonymized?: SourceAnonymization } = {}): Promise<void> {
-  const read = opts.sniffed ?? (await sniffedReadCsv(db, table));
+  let read = opts.sniffed ?? (await sniffedReadCsv(db, table));
   let select = '*';
   if (opts.anonymized !== undefined) {
+    const { rules, secret } = opts.anonymized;
     const columns = await readColumns(db, table, read);
-    select = anonymizedSelectList(table.name, columns, opts.anonymized.rules, opts.anonymized.secret);
+    // A generalised or removed column is read as text, so a value the sniffer's type does not fit
+    // (a date in a yyyymmdd column, far past the sniffed rows) becomes NULL through its rule
+    // instead of failing the whole table.
+    const asText = columns.filter((c) => readsAsText(ruleOf(c.name, rules)));
+    read = withTextColumns(read, asText.map((c) => c.name));
+    const retyped = columns.map((c) => (asText.includes(c) ? { ...c, typeId: DuckDBTypeId.VARCHAR, type: 'VARCHAR' } : c));
+    select = anonymizedSelectList(table.name, retyped, rules, secret);
   }
   try {
     await db.run(`CREATE VIEW ${sqlIdentifier(table.name)} AS SELECT ${select} FROM ${read}`);
@@ -49,6 +57,19 @@ export async function loadCsvTable(db: DuckDBConnection, table: TableSource, opt
 export interface SourceAnonymization {
   readonly rules: Readonly<Record<string, ColumnRule>>;
   readonly secret: PseudonymSecret;
+}
+
+/**
+ * The sniffer's `read_csv(..., columns={'name': 'TYPE', ...})` with `names` read as VARCHAR. A name
+ * the call does not list (it cannot: the sniffer lists every column) stays as it is.
+ */
+export function withTextColumns(read: string, names: readonly string[]): string {
+  let out = read;
+  for (const name of names) {
+    const quoted = sqlString(name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    out = out.replace(new RegExp(`(${quoted}\\s*:\\s*)'[^']*'`), `$1'VARCHAR'`);
+  }
+  return out;
 }
 
 /** The columns `read` yields, from binding it (nothing is read but what binding needs). */

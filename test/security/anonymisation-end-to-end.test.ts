@@ -21,7 +21,7 @@ interface Answer {
 function uvaSecrets(dir: string): Set<string> {
   const cells = (table: string, columns: number[]) =>
     readFileSync(path.join(dir, 'UVA', `${table}.csv`), 'utf8').trim().split('\n').slice(1).flatMap((line) => columns.map((c) => line.split(';')[c] as string));
-  return new Set([...cells('Personen', [3, 4]), ...cells('Aanstellingen', [4])]);
+  return new Set([...cells('Personen', [1, 3, 4]), ...cells('Aanstellingen', [4])]);
 }
 
 describe('what UVA mandates holds end to end, in both archetypes (test/security)', function () {
@@ -69,7 +69,9 @@ describe('what UVA mandates holds end to end, in both archetypes (test/security)
     const { status, json } = await ask(query, { aggregate: true }, 'average');
     assert.equal(status, 200, JSON.stringify(json));
     assert.equal(json.results[0]?.computedBy, 'SURF');
-    for (const [group] of json.results[0]?.rows ?? []) assert.match(String(group), /^(19[5-9]\d)$/);
+    const groups = json.results[0]?.rows.map(([group]) => String(group)) ?? [];
+    assert.ok(groups.length > 1, `years to group by: ${JSON.stringify(groups)}`);
+    for (const group of groups) assert.match(group, /^(19[5-9]\d)$/);
   });
 
   it('has no removed column to read, and says so without a value', async () => {
@@ -77,7 +79,7 @@ describe('what UVA mandates holds end to end, in both archetypes (test/security)
     assert.equal(status, 422);
     assert.equal(json.code, 'QUERY_FAILED');
     assert.match(json.message ?? '', /Nationaliteit/);
-    for (const secret of uvaSecrets(data.dir)) assert.ok(!(json.message ?? '').includes(`'${secret}'`));
+    for (const secret of uvaSecrets(data.dir)) if (secret.length >= 4) assert.ok(!(json.message ?? '').includes(secret), `the message holds ${secret}`);
   });
 
   it("still answers the original request with the averages of the raw data (the join key is pseudonymised in both tables alike)", async () => {

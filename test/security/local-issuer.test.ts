@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -54,6 +54,19 @@ describe('verified requesters: the local issuer of the embedded default', () => 
     const second = await createDaemonAuth(config(), { clock, logger: recordingLogger() });
     assert.deepEqual(await second.authenticator.identify({ authorization: `Bearer ${token}` }), { name: analyst, roles: [], via: 'token' });
   });
+
+  const planted: [string, (keys: string) => void, RegExp][] = [
+    ['a key file others can read', (keys) => chmodSync(path.join(keys, 'issuer.key.pem'), 0o644), /issuer\.key\.pem can be read or written by others \(mode 644; chmod 600 it\)/],
+    ['a keys directory others can write', (keys) => chmodSync(keys, 0o777), /keys can be written by others \(mode 777; chmod 700 it\)/],
+  ];
+  for (const [what, plant, message] of planted) {
+    it(`refuses to trust ${what}: another user could have planted the key`, async () => {
+      const keys = path.join(dir, 'keys');
+      await LocalIssuer.open(keys);
+      plant(keys);
+      await assert.rejects(LocalIssuer.open(keys), (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && message.test(e.message));
+    });
+  }
 
   it('runs no local issuer, and creates no key, when issuers are configured', async () => {
     const auth = await createDaemonAuth(config({ auth: { issuers: [{ issuer: 'https://idp.test', audience: 'dynamos', jwksUrl: 'https://idp.test/jwks' }] } }), { clock, logger: recordingLogger() });

@@ -102,13 +102,11 @@ describe('opening and writing a signed decision log', () => {
     assert.match((await verified()).notes[0]?.message ?? '', /records 1–7 \(from line 1\) were signed when the daemon started again/);
   });
 
-  it('continues a log last signed by another key, and says so', async () => {
+  it('refuses to continue a log last signed by another key, which it would otherwise countersign', async () => {
     writeFileSync(file, textOf(written.closed));
-    const logger = recordingLogger();
-    const other = await FileDecisionLog.open(file, { signer: testSigner(), clock, logger });
-    await other.close();
-    assert.equal(other.opening.kind, 'continued');
-    assert.ok(logger.warnings.some((w) => /signed by another key until now/.test(w)));
+    const before = readFileSync(file, 'utf8');
+    await assert.rejects(FileDecisionLog.open(file, { signer: testSigner(), clock, logger: recordingLogger() }), (e: DynamosError) => e.code === 'CONFIG_INVALID' && /is signed by key [0-9a-f]+, not by this daemon's key [0-9a-f]+: a log is continued only under the key that signed it/.test(e.message));
+    assert.equal(readFileSync(file, 'utf8'), before, 'the log is left as it was');
   });
 
   it('refuses a log it cannot create, naming it', async () => {

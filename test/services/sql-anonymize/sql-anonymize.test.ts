@@ -85,6 +85,43 @@ describe('sql-anonymize at the source (the steward tables a query can see)', () 
     assert.match(error.message, /removes every column/);
   });
 
+  const years: [string, string, (number | null)[]][] = [
+    ['keeps a year, and yyyymmdd and yyyy-mm-dd to their year', '1990;19900115;1990-01-15 10:00', [1990, 1990, 1990]],
+    ['does not cut a day-first date, whose first digits are a day and a month', '15011990;13011990;15-01-1990', [null, null, null]],
+    ['does not cut a short date or an id generalised by mistake', '900113;40001047;85', [null, null, null]],
+  ];
+  for (const [rule, row, expected] of years) {
+    it(`${rule}, as integer or text`, async () => {
+      const yearly = await csvWorkspace({ T: `a;b;c\n${row}\n` }, ';', { T: { a: { generalize: 'year' }, b: { generalize: 'year' }, c: { generalize: 'year' } } });
+      try {
+        assert.deepEqual((await rowsOf(yearly.db, 'SELECT * FROM T'))[0], expected);
+      } finally {
+        yearly.close();
+      }
+    });
+  }
+
+  it('applies a column\'s rule to its copies when the header repeats its name', async () => {
+    const repeated = await csvWorkspace({ T: 'Id;Gebdat;Gebdat;gebdat\n7;19870314;19870314;19870314\n' }, ';', { T: { Gebdat: { generalize: 'year' } } });
+    try {
+      assert.deepEqual(await schemaOf(repeated.db, 'T'), ['Id BIGINT', 'Gebdat INTEGER', 'Gebdat_1 INTEGER', 'gebdat_2 INTEGER']);
+      assert.deepEqual(await rowsOf(repeated.db, 'SELECT * FROM T'), [[7n, 1987, 1987, 1987]]);
+    } finally {
+      repeated.close();
+    }
+  });
+
+  it('reads a generalised or removed column as text, so a value its sniffed type does not fit is NULL, not an error', async () => {
+    const lines = ['Id;Gebdat;Nationaliteit', ...Array.from({ length: 30_000 }, (_, i) => `${i};19700101;${i}`)];
+    lines[25_000] = '25000;1987-03-14;not a number';
+    const drifting = await csvWorkspace({ T: `${lines.join('\n')}\n` }, ';', { T: { Gebdat: { generalize: 'year' }, Nationaliteit: 'remove' } });
+    try {
+      assert.deepEqual(await rowsOf(drifting.db, 'SELECT count(*), min(Gebdat), max(Gebdat) FROM T'), [[30_000n, 1970, 1987]]);
+    } finally {
+      drifting.close();
+    }
+  });
+
   it('passes its inputs on when the workspace anonymised the source', async () => {
     const ctx = serviceContext(ws.db, jobSpec({ anonymization: rules }));
     assert.deepEqual(await sqlAnonymize.run(ctx, [dataSet('Personen')]), [dataSet('Personen')]);
