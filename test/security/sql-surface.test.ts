@@ -85,6 +85,25 @@ describe('the closed SQL surface refuses every way out (test/security)', functio
     });
   }
 
+  it('refuses a NUL character, after which DuckDB would read no more of the text than it checked', async () => {
+    const error = await refusal(parseRequestBody(body("SELECT count(*) FROM Personen\0; SELECT * FROM read_text('/etc/passwd')"), marketplace, inspector));
+    assert.equal(error.code, 'REQUEST_INVALID');
+    assert.match(error.message, /data_request\.query: must not contain a NUL character/);
+  });
+
+  const ordinary = [
+    'SELECT CAST(Salschal AS DECIMAL(10, 2)), CAST([Salschal] AS INTEGER[]), CAST({\'a\': 1} AS STRUCT(a INT)) FROM Aanstellingen',
+    'SUMMARIZE SELECT Geslacht, Gebdat FROM Personen',
+    'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT * FROM n, Personen LIMIT 1',
+  ];
+  for (const sql of ordinary) {
+    it(`accepts ${JSON.stringify(sql)}`, async () => {
+      await parseRequestBody(body(sql), marketplace, inspector);
+      const [out] = await sqlQuery.run(serviceContext(ws.db, jobSpec({ tables: ws.tables, request: { query: sql } })), []);
+      assert.ok(out !== undefined);
+    });
+  }
+
   it('still runs ordinary analysis over the anonymised tables', async () => {
     const sql = "SELECT Geslacht, year(current_date) - Gebdat AS age, count(*) OVER (PARTITION BY Geslacht) AS n FROM Personen p JOIN Aanstellingen s USING (Unieknr) WHERE Salschal > 3 ORDER BY ALL LIMIT 3";
     const request = await parseRequestBody(body(sql), marketplace, inspector);
