@@ -32,8 +32,3 @@ export function interpretSerializedQuery(json: string): SerializedQuery {
   const { tables, refused } = querySurface(statements);
   return { kind: 'select', statements: statements.length, tables, refused };
 }
-
-/** The base tables the trees read (see querySurface). */
-export function tablesIn(trees: readonly unknown[]): string[] {
-  return [...querySurface(trees).tables];
-}

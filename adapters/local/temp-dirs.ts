@@ -1,5 +1,6 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { isProcessAlive } from '../../knowledge/process-alive.js';
 
 const prefix = 'dynamos-job-';
 
@@ -26,18 +27,10 @@ export async function sweepOrphanedTempDirs(root: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of names) {
     const pid = Number(/^dynamos-job-(\d+)-/.exec(name)?.[1]);
-    if (!Number.isInteger(pid) || isAlive(pid)) continue;
+    if (!Number.isInteger(pid) || isProcessAlive(pid)) continue;
     await removeDir(path.join(root, name));
     removed.push(name);
   }
   return removed;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -10,6 +10,7 @@ import type { SerializedQuery } from '../../knowledge/query-tables.js';
 import type { Problem } from '../../knowledge/problems.js';
 import { formatPath, problemsFromZod } from '../../knowledge/problems.js';
 import type { SurfaceRefusal } from '../../knowledge/sql-surface.js';
+import { marketplaceIndex } from '../mape/marketplace-index.js';
 import { foldIdentifier } from '../../knowledge/sql-surface.js';
 
 /**
@@ -100,24 +101,12 @@ function refusalsOf(query: SerializedQuery, m: Marketplace): SurfaceRefusal[] {
   if (query.kind === 'syntaxError') return [];
   if (query.kind === 'notSelect') return [{ kind: 'construct', name: 'statement', message: 'must be a single SELECT statement (the steward runs nothing else)' }];
   if (query.statements !== 1) return [{ kind: 'construct', name: 'statements', message: `must be a single SELECT statement, found ${query.statements}` }];
-  const known = marketplaceTables(m);
+  const known = marketplaceIndex(m).datasetTables;
   const unknown = query.tables.filter((t) => !known.has(foldIdentifier(t)));
   return [
     ...query.refused,
     ...unknown.map((t): SurfaceRefusal => ({ kind: 'table', name: t, message: `table ${t} is not a table of this marketplace (known: ${[...known.values()].join(', ')})` })),
   ];
-}
-
-const tablesMemo = new WeakMap<Marketplace, ReadonlyMap<string, string>>();
-
-/** Folded name (as DuckDB compares them) → name of every table of every dataset, per marketplace revision. */
-function marketplaceTables(m: Marketplace): ReadonlyMap<string, string> {
-  let tables = tablesMemo.get(m);
-  if (tables === undefined) {
-    tables = new Map(Object.values(m.datasets).flatMap((d) => d.tables.map((t) => [foldIdentifier(t), t] as const)));
-    tablesMemo.set(m, tables);
-  }
-  return tables;
 }
 
 function rejected(refused: readonly SurfaceRefusal[], others: readonly Problem[]): DynamosError {

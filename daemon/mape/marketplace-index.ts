@@ -21,6 +21,8 @@ export interface MarketplaceIndex {
   readonly optionalServices: ReadonlyMap<string, readonly OptionalService[]>;
   /** Per steward, each table name folded as DuckDB folds it → the first dataset (in config order) holding it. */
   readonly tables: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** Every table of every dataset, folded as DuckDB folds names → as written: what a query may name. */
+  readonly datasetTables: ReadonlyMap<string, string>;
 }
 
 const indexes = new WeakMap<Marketplace, MarketplaceIndex>();
@@ -47,5 +49,6 @@ function build(m: Marketplace): MarketplaceIndex {
     }
     tables.set(steward, byTable);
   }
-  return { archetypes: Object.entries(m.archetypes), optionalServices, tables };
+  const datasetTables = new Map(Object.values(m.datasets).flatMap((d) => d.tables.map((t) => [foldIdentifier(t), t] as const)));
+  return { archetypes: Object.entries(m.archetypes), optionalServices, tables, datasetTables };
 }

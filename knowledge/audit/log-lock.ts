@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { DynamosError } from '../errors.js';
+import { isProcessAlive } from '../process-alive.js';
 
 /**
  * How long the lock of a holder that stopped refreshing it (a daemon killed with SIGKILL, a
@@ -79,7 +80,7 @@ function heldElsewhere(file: string, target: string, holderFile: string): Dynamo
   }
   const who = holder === undefined ? 'another process' : `pid ${holder.pid} on ${holder.host}, since ${holder.since}`;
   let stale = `If that daemon was killed, its lock expires ${lockStaleMs / 1000} s after its last refresh; start again then.`;
-  if (here && !alive(holder.pid)) {
+  if (here && !isProcessAlive(holder.pid)) {
     const left = expiresInMs(`${target}.lock`);
     stale = `pid ${holder.pid} is no longer running: its lock expires ${left === undefined ? `within ${lockStaleMs / 1000} s` : `in ${Math.ceil(left / 1000)} s`}; start again then.`;
   }
@@ -96,15 +97,6 @@ function readHolder(holderFile: string): Holder | undefined {
     return typeof holder.pid === 'number' && typeof holder.host === 'string' && typeof holder.since === 'string' ? (holder as Holder) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -3,7 +3,7 @@ import { DynamosError } from '../../knowledge/errors.js';
 import type { ColumnRule } from '../../knowledge/marketplace/marketplace-schema.js';
 import { foldIdentifier } from '../../knowledge/sql-surface.js';
 import { sqlIdentifier, sqlString } from '../workspace/sql-text.js';
-import { isDateType, isNumericType, isTextType } from '../workspace/table-columns.js';
+import { isTextType } from '../workspace/table-columns.js';
 import type { TableColumn } from '../workspace/table-columns.js';
 
 /**
@@ -84,15 +84,16 @@ function ruleExpression(column: TableColumn, rule: Exclude<ColumnRule, 'remove'>
     // half of the digest leaves nothing to extend (no length extension from a pseudonym).
     return `left(sha256(${sqlString(secret.key)} || ${text}), 32)`;
   }
+  // Generalised columns are read as text (see readsAsText); the cast is a no-op then, and keeps the
+  // rule right on a column read with another type.
+  const asText = `CAST(${x} AS VARCHAR)`;
   switch (rule.generalize) {
     case 'year':
-      return yearOf(column, x, text);
+      return yearOf(asText);
     case 'prefix':
-      return `CASE WHEN length(${text}) > ${rule.length} THEN left(${text}, ${rule.length}) END`;
-    case 'bucket': {
-      const number = isNumericType(column.typeId) ? `CAST(${x} AS DOUBLE)` : `TRY_CAST(${text} AS DOUBLE)`;
-      return `floor(${number} / ${rule.width}) * ${rule.width}`;
-    }
+      return `CASE WHEN length(${asText}) > ${rule.length} THEN left(${asText}, ${rule.length}) END`;
+    case 'bucket':
+      return `floor(TRY_CAST(${asText} AS DOUBLE) / ${rule.width}) * ${rule.width}`;
     default: {
       const _exhaustive: never = rule;
       return String(_exhaustive);
@@ -101,13 +102,12 @@ function ruleExpression(column: TableColumn, rule: Exclude<ColumnRule, 'remove'>
 }
 
 /**
- * A date's year as an INTEGER. DATE and TIMESTAMP: `year(x)`. Otherwise only what is surely a
- * year or a date that starts with one: a year itself (`1990`), or year, month and day as
+ * A date's year as an INTEGER, from its text: only what is surely a year or a date that starts
+ * with one: a year itself (`1990`), or year, month and day as
  * `19900101` or `1990-01-01` (text may go on, e.g. with a time), with a month of 01–12 and a day
  * of 01–31. Anything else is NULL rather than cut: `85`, `13011990` (day first: its first four
  * digits are a day and a month), `900113`, or an id generalised by mistake.
  */
-function yearOf(column: TableColumn, x: string, text: string): string {
-  if (isDateType(column.typeId)) return `CAST(year(${x}) AS INTEGER)`;
+function yearOf(text: string): string {
   return `CASE WHEN regexp_matches(${text}, '^([0-9]{4}$|[0-9]{4}-?(0[1-9]|1[0-2])-?(0[1-9]|[12][0-9]|3[01]))') THEN CAST(left(${text}, 4) AS INTEGER) END`;
 }

@@ -1,5 +1,4 @@
 import { open } from 'node:fs/promises';
-import { DuckDBTypeId } from '@duckdb/node-api';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { ColumnRule } from '../../knowledge/marketplace/marketplace-schema.js';
@@ -43,8 +42,7 @@ export async function loadCsvTable(db: DuckDBConnection, table: TableSource, opt
     // instead of failing the whole table.
     const asText = columns.filter((c) => readsAsText(ruleOf(c.name, rules)));
     read = withTextColumns(read, asText.map((c) => c.name));
-    const retyped = columns.map((c) => (asText.includes(c) ? { ...c, typeId: DuckDBTypeId.VARCHAR, type: 'VARCHAR' } : c));
-    select = anonymizedSelectList(table.name, retyped, rules, secret);
+    select = anonymizedSelectList(table.name, columns, rules, secret);
   }
   try {
     await db.run(`CREATE VIEW ${sqlIdentifier(table.name)} AS SELECT ${select} FROM ${read}`);
