@@ -22,6 +22,12 @@ export const errorCodes = [
   'AGREEMENT_REVOKED',
   'FORBIDDEN',
   'UNAUTHENTICATED',
+  /** The answer would pass the request's result limit (rows or bytes); `details.limit` says which. */
+  'RESULT_TOO_LARGE',
+  /** Every job slot and queue place is taken; `details.retryAfterSeconds` says when to try again. */
+  'OVERLOADED',
+  /** A job needed more memory than a job may use. */
+  'JOB_OUT_OF_MEMORY',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];

@@ -21,6 +21,9 @@ export const httpStatusByCode: Readonly<Record<ErrorCode, number>> = {
   AGREEMENT_REVOKED: 409,
   FORBIDDEN: 403,
   UNAUTHENTICATED: 401,
+  RESULT_TOO_LARGE: 422,
+  OVERLOADED: 503,
+  JOB_OUT_OF_MEMORY: 422,
 };
 
 export interface ErrorBody {
