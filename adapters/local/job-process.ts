@@ -60,7 +60,9 @@ export class JobProcess {
       this.waiters.delete(m.type);
     });
     this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
+      // 'close', not 'exit': a message the job sent just before exiting may still be in the IPC
+      // pipe at 'exit' (under load, a third of them were), and its result would be lost.
+      this.child.once('close', (code, signal) => {
         this.exitInfo = { code, signal };
         resolve(this.exitInfo);
       });

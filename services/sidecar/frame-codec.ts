@@ -43,17 +43,19 @@ async function closed(sink: Writable): Promise<never> {
  * Splits a byte stream into frames. Pulling from `source` one buffer at a time means a slow
  * consumer pauses the socket instead of buffering without bound.
  */
-export async function* readFrames(source: AsyncIterable<Uint8Array>): AsyncGenerator<StreamFrame> {
+export async function* readFrames(source: AsyncIterable<Uint8Array>, opts: { readonly firstFrameMaxBytes?: number } = {}): AsyncGenerator<StreamFrame> {
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
+  let limit = opts.firstFrameMaxBytes ?? maxFrameBytes;
   for await (const piece of source) {
     pending.push(piece);
     pendingBytes += piece.length;
     for (;;) {
-      const head = peekLength(pending, pendingBytes);
+      const head = peekLength(pending, pendingBytes, limit);
       if (head === undefined || pendingBytes < head.prefix + head.length) break;
       const all = pending.length === 1 ? (pending[0] as Uint8Array) : Buffer.concat(pending, pendingBytes);
       const end = head.prefix + head.length;
+      limit = maxFrameBytes;
       yield decode(all.subarray(head.prefix, end));
       const rest = all.subarray(end);
       pending = rest.length > 0 ? [rest] : [];
@@ -72,7 +74,7 @@ function decode(bytes: Uint8Array): StreamFrame {
 }
 
 /** The varint length at the start of the pending bytes, once all of it has arrived. */
-function peekLength(pending: readonly Uint8Array[], total: number): { prefix: number; length: number } | undefined {
+function peekLength(pending: readonly Uint8Array[], total: number, limit: number): { prefix: number; length: number } | undefined {
   let length = 0;
   let shift = 0;
   let read = 0;
@@ -81,8 +83,8 @@ function peekLength(pending: readonly Uint8Array[], total: number): { prefix: nu
       length += (byte & 0x7f) * 2 ** shift;
       read++;
       if ((byte & 0x80) === 0) {
-        if (length > maxFrameBytes) {
-          throw new DynamosError('STREAM_INVALID', `frame of ${length} bytes exceeds the ${maxFrameBytes}-byte limit`, { retryable: false });
+        if (length > limit) {
+          throw new DynamosError('STREAM_INVALID', `frame of ${length} bytes exceeds the ${limit}-byte limit`, { retryable: false });
         }
         return { prefix: read, length };
       }

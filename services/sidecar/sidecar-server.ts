@@ -3,6 +3,9 @@ import { DynamosError, isErrorCode } from '../../knowledge/errors.js';
 import type { DataChunk, StreamEnd, StreamFrame, StreamHeader } from '../../proto/generated/dynamos/v1/microservice.js';
 import { readFrames } from './frame-codec.js';
 
+/** A header names a request, a party, its columns and a token: a few KiB. A stranger may not make the sidecar buffer more. */
+const maxHeaderBytes = 1024 * 1024;
+
 /** A stream the sidecar expects: `count` streams from `party`, each carrying `token`. */
 export interface ExpectedStreams {
   readonly token: string;
@@ -53,11 +56,15 @@ export async function listenForStreams(
   });
 
   async function serve(socket: net.Socket): Promise<void> {
-    const frames = readFrames(socket);
-    const first = await frames.next();
-    const header = first.done ? undefined : headerOf(first.value);
+    const frames = readFrames(socket, { firstFrameMaxBytes: maxHeaderBytes });
+    // Until a connection shows a token of this request, it is a stranger: whatever it sends or
+    // fails to send drops that connection and touches nothing else.
+    const header = await frames.next().then(
+      (first) => (first.done ? undefined : headerOf(first.value)),
+      () => undefined,
+    );
     const slot = header === undefined ? undefined : remaining.get(header.streamToken);
-    if (header === undefined || slot === undefined || slot.count === 0) {
+    if (header === undefined || slot === undefined || slot.count === 0 || header.sourceParty !== slot.party) {
       socket.destroy();
       return;
     }

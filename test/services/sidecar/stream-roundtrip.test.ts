@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { DuckDBInstance as Instance } from '@duckdb/node-api';
 import { DynamosError } from '../../../knowledge/errors.js';
@@ -109,6 +111,27 @@ describe('sidecar stream (protobuf, columnar)', () => {
     await server.close();
   });
 
+  it('a stranger sending garbage, an oversized header or another party\'s token harms nothing', async () => {
+    await src.run(`CREATE TABLE t AS SELECT 1 AS x`);
+    const server = await listenForStreams([{ token: 'right', party: 'VU', count: 1 }], async (stream) => {
+      await stream.consume(() => undefined);
+    });
+    let failed: unknown;
+    server.completion.catch((e: unknown) => (failed = e));
+    const strangers = [
+      Buffer.from([1, 2, 3, 4, 5]),
+      Buffer.from([0xff, 0xff, 0xff, 0x7f]), // a 256 MiB frame is claimed before any token shows
+      Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x80]), // not a varint
+    ];
+    for (const bytes of strangers) await sendRaw(server.port, bytes);
+    // The right token under another party's name is a stranger too.
+    await sendDataSet(src, { table: 't', providers: [], artifacts: [] }, { host: server.host, port: server.port, token: 'right' }, { ...origin, sourceParty: 'UVA' }).catch(() => undefined);
+    await sendDataSet(src, { table: 't', providers: [], artifacts: [] }, { host: server.host, port: server.port, token: 'right' }, origin);
+    await server.completion;
+    assert.equal(failed, undefined);
+    await server.close();
+  });
+
   it('decodes a chunk into JSON-safe rows', async () => {
     await src.run(`CREATE TABLE t AS SELECT * FROM (VALUES (1, 9007199254740993::BIGINT, 'a', DATE '2024-02-29', NULL::DOUBLE, 'inf'::DOUBLE)) v(a, b, c, d, e, f)`);
     let rows: unknown[][] = [];
@@ -121,3 +144,13 @@ describe('sidecar stream (protobuf, columnar)', () => {
     assert.deepEqual(rows, [[1, '9007199254740993', 'a', '2024-02-29', null, 'Infinity']]);
   });
 });
+
+/** Sends `bytes` to a loopback port and waits until the connection is gone. */
+async function sendRaw(port: number, bytes: Uint8Array): Promise<void> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  await once(socket, 'connect');
+  socket.write(bytes);
+  socket.end();
+  socket.on('error', () => undefined);
+  await once(socket, 'close');
+}
