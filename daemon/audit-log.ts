@@ -1,5 +1,6 @@
 import { auditSigner } from '../knowledge/audit/checkpoint.js';
 import { FileDecisionLog } from '../knowledge/audit/log-file.js';
+import { interruptedRecordFor, unfinishedRequests } from '../knowledge/audit/unfinished-requests.js';
 import type { Clock } from '../knowledge/ports/clock.js';
 import type { Logger } from '../knowledge/ports/logger.js';
 import type { DaemonConfig } from './config.js';
@@ -27,6 +28,7 @@ export async function openDecisionLog(
   const pair = loadOrCreateKeyPair(keysDirOf(config), 'audit');
   const signer = auditSigner(pair.privateKey);
   const log = await FileDecisionLog.open(config.decisionLogFile, { signer, checkpointEvery: config.audit.checkpointEvery, ...deps });
+  if (log.opening.kind === 'recovered') await closeInterrupted(log, deps);
   const key = { keyId: signer.keyId, publicFile: pair.publicFile, publicPem: pair.publicPem };
   deps.logger.info('decision log open, signed with the audit key', {
     file: config.decisionLogFile,
@@ -38,4 +40,16 @@ export async function openDecisionLog(
     keyCreated: pair.created,
   });
   return { log, key };
+}
+
+/**
+ * After a daemon died, every request it left in flight gets its `interrupted` record, so every
+ * request that got a `started` record has an end in the log.
+ */
+async function closeInterrupted(log: FileDecisionLog, deps: { readonly logger: Logger; readonly clock: Clock }): Promise<void> {
+  const unfinished = await unfinishedRequests(log.file);
+  for (const started of unfinished) await log.append(interruptedRecordFor(started, deps.clock.now()));
+  if (unfinished.length > 0) {
+    deps.logger.warn('the last run ended with requests in flight: each now has an interrupted record', { requests: unfinished.map((r) => r.requestId) });
+  }
 }

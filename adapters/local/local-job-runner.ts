@@ -3,8 +3,9 @@ import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { Clock } from '../../knowledge/ports/clock.js';
-import type { Deployment, DeploymentResult, JobReport, JobRunner, JobSpec, JobStatus, PartyResult } from '../../knowledge/ports/job-runner.js';
+import type { Deployment, DeploymentResult, JobReport, JobRunner, JobSpec, JobStatus, PartyResult, ResultLimit } from '../../knowledge/ports/job-runner.js';
 import type { Logger } from '../../knowledge/ports/logger.js';
+import { parseSettings } from '../../knowledge/problems.js';
 import type { JobStats } from '../../services/job/job-protocol.js';
 import type { LocalJobRunnerConfig } from './config.js';
 import { localJobRunnerConfigSchema } from './config.js';
@@ -15,6 +16,12 @@ import { TableCatalog } from './table-catalog.js';
 import { makeJobTempDir, removeDir, sweepOrphanedTempDirs } from './temp-dirs.js';
 import { WarmPool } from './warm-pool.js';
 
+interface Stop {
+  readonly status: JobStatus;
+  readonly code: string;
+  readonly message: string;
+}
+
 interface JobRun {
   readonly spec: JobSpec;
   readonly process: JobProcess;
@@ -23,7 +30,7 @@ interface JobRun {
   tempDir?: string;
   assignedAt?: number;
   /** Why the runner ended the job, when it did. */
-  stoppedAs?: { status: JobStatus; message: string };
+  stoppedAs?: Stop;
 }
 
 /**
@@ -51,7 +58,7 @@ export class LocalJobRunner implements JobRunner {
   private closed = false;
 
   constructor(config: LocalJobRunnerConfig, private readonly deps: { logger: Logger; clock: Clock }) {
-    const c = localJobRunnerConfigSchema.parse(config);
+    const c = parseSettings(localJobRunnerConfigSchema, config, 'the job runner config');
     this.tempRoot = c.tempRoot ?? os.tmpdir();
     this.jobThreads = c.jobThreads;
     const env: Record<string, string> = {};
@@ -77,26 +84,30 @@ export class LocalJobRunner implements JobRunner {
     const readers = Math.max(1, deployment.jobs.filter((j) => j.tables.length > 0).length);
     const threads = this.jobThreads ?? Math.max(1, Math.floor(os.availableParallelism() / readers));
     const toRequester = runs.filter((r) => r.spec.output.to === 'requester');
+    const stopAll = (why: Stop) => runs.forEach((r) => stop(r, why));
     const collector = await ResultCollector.listen(
       toRequester.map((r) => ({ token: r.token, party: r.spec.party, count: r.spec.output.to === 'requester' ? r.spec.output.streams : 0 })),
+      deployment.resultLimit,
+      // All or nothing: a request past its limit gets no results, so stop every job at once.
+      (error) => stopAll({ status: 'failed', code: error.code, message: error.message }),
     );
-    const stopAll = (status: JobStatus, message: string) => runs.forEach((r) => stop(r, status, message));
-    const deadline = this.deps.clock.setTimeout(() => stopAll('timedOut', `deadline of ${deployment.deadlineMs} ms passed`), deployment.deadlineMs);
-    const onAbort = () => stopAll('cancelled', 'cancelled');
+    const deadline = this.deps.clock.setTimeout(() => stopAll({ status: 'timedOut', code: 'JOB_TIMEOUT', message: `deadline of ${deployment.deadlineMs} ms passed` }), deployment.deadlineMs);
+    const onAbort = () => stopAll({ status: 'cancelled', code: 'JOB_CANCELLED', message: 'cancelled' });
     signal?.addEventListener('abort', onAbort);
     try {
       // Each consumer job's sidecar must listen before its producers are told where to send.
       for (const run of consumersFirst(runs, byParty)) {
         if (run.stoppedAs !== undefined) continue;
-        await this.assign(run, byParty, collector, threads).catch((error: unknown) => {
-          stop(run, 'failed', (error as Error).message);
+        await this.assign(run, byParty, collector, threads, deployment.resultLimit).catch((error: unknown) => {
+          stop(run, { status: 'failed', code: 'JOB_FAILED', message: (error as Error).message });
           failDependents(run, byParty);
         });
       }
       const reports = await Promise.all(runs.map((run) => this.finish(run, byParty, collector)));
       if (signal?.aborted) throw cancelled(deployment);
       const results: PartyResult[] = [];
-      for (const run of toRequester) {
+      const overLimit = reports.some((r) => r.error?.code === 'RESULT_TOO_LARGE');
+      for (const run of overLimit ? [] : toRequester) {
         if (reports[runs.indexOf(run)]?.status === 'succeeded') results.push(...collector.resultsOf(run.token));
       }
       return { results, jobs: reports };
@@ -126,7 +137,7 @@ export class LocalJobRunner implements JobRunner {
     await Promise.all([...this.live].map((p) => p.exited));
   }
 
-  private async assign(run: JobRun, byParty: Map<string, JobRun>, collector: ResultCollector, threads: number): Promise<void> {
+  private async assign(run: JobRun, byParty: Map<string, JobRun>, collector: ResultCollector, threads: number, resultLimit: ResultLimit | undefined): Promise<void> {
     const { spec } = run;
     const tableReads = await this.catalog.readsFor(spec.tables);
     await run.process.ready;
@@ -141,7 +152,8 @@ export class LocalJobRunner implements JobRunner {
     run.tempDir = await makeJobTempDir(this.tempRoot);
     const inputTokens = spec.inputs.map((party) => ({ party, token: byParty.get(party)?.token ?? '' }));
     run.assignedAt = performance.now();
-    run.process.assign({ type: 'assign', spec, tempDir: run.tempDir, inputTokens, output, threads, tableReads });
+    const limit = spec.output.to === 'requester' && resultLimit !== undefined ? { resultLimit } : {};
+    run.process.assign({ type: 'assign', spec, tempDir: run.tempDir, inputTokens, output, threads, tableReads, ...limit });
     this.events.emit('jobAssigned', { name: spec.name, party: spec.party, pid: run.process.pid });
     if (spec.inputs.length > 0) await run.process.message('accepting');
   }
@@ -155,7 +167,7 @@ export class LocalJobRunner implements JobRunner {
     let error =
       done !== undefined ? undefined
       : failed !== undefined ? { code: failed.code, message: failed.message }
-      : run.stoppedAs !== undefined ? { code: codeOf(run.stoppedAs.status), message: run.stoppedAs.message }
+      : run.stoppedAs !== undefined ? { code: run.stoppedAs.code, message: run.stoppedAs.message }
       : { code: 'JOB_FAILED', message: `job process ended (${describeExit(exit)})` };
     // What a crashed process printed (a stack with host paths, a native error) is for the operator only.
     if (done === undefined && failed === undefined && run.stoppedAs === undefined && run.process.stderr !== '') {
@@ -188,9 +200,9 @@ export class LocalJobRunner implements JobRunner {
   }
 }
 
-function stop(run: JobRun, status: JobStatus, message: string): void {
+function stop(run: JobRun, why: Stop): void {
   if (!run.process.alive) return;
-  run.stoppedAs ??= { status, message };
+  run.stoppedAs ??= why;
   run.process.kill();
 }
 
@@ -199,7 +211,7 @@ function failDependents(run: JobRun, byParty: Map<string, JobRun>): void {
   if (run.spec.output.to !== 'party') return;
   const consumer = byParty.get(run.spec.output.party);
   if (consumer === undefined) return;
-  stop(consumer, 'failed', `input from ${run.spec.party} failed`);
+  stop(consumer, { status: 'failed', code: 'JOB_FAILED', message: `input from ${run.spec.party} failed` });
   failDependents(consumer, byParty);
 }
 
@@ -211,10 +223,6 @@ function consumersFirst(runs: readonly JobRun[], byParty: Map<string, JobRun>): 
     return next === undefined ? 0 : 1 + depth(next, seen.add(run));
   };
   return [...runs].sort((a, b) => depth(a) - depth(b));
-}
-
-function codeOf(status: JobStatus): string {
-  return status === 'timedOut' ? 'JOB_TIMEOUT' : status === 'cancelled' ? 'JOB_CANCELLED' : 'JOB_FAILED';
 }
 
 function cancelled(deployment: Deployment): DynamosError {

@@ -1,6 +1,9 @@
-import type { PartyResult, ResultArtifact } from '../../knowledge/ports/job-runner.js';
+import { DynamosError } from '../../knowledge/errors.js';
+import type { PartyResult, ResultArtifact, ResultLimit } from '../../knowledge/ports/job-runner.js';
+import type { DataChunk } from '../../proto/generated/dynamos/v1/microservice.js';
 import { columnKindOf } from '../../services/sidecar/column-types.js';
 import { decodeRows } from '../../services/sidecar/decode-rows.js';
+import { checkResultLimit } from '../../services/sidecar/result-limit.js';
 import type { ExpectedStreams, IncomingStream, SidecarServer } from '../../services/sidecar/sidecar-server.js';
 import { listenForStreams } from '../../services/sidecar/sidecar-server.js';
 
@@ -13,10 +16,20 @@ export class ResultCollector {
   private readonly results = new Map<string, PartyResult[]>();
   private readonly waiting = new Map<string, { count: number; done: () => void; failed: (e: unknown) => void; promise: Promise<void> }>();
 
-  private constructor(private server: SidecarServer | undefined) {}
+  private received = { rows: 0, bytes: 0 };
 
-  static async listen(expected: readonly ExpectedStreams[]): Promise<ResultCollector> {
-    const collector = new ResultCollector(undefined);
+  private constructor(
+    private server: SidecarServer | undefined,
+    private readonly limit: ResultLimit | undefined,
+    private readonly onLimit: (error: DynamosError) => void,
+  ) {}
+
+  /**
+   * Listens for the `expected` streams. Past `limit`, over all of them, the stream that passed it
+   * fails with RESULT_TOO_LARGE and `onLimit` hears it, so the runner can stop the other jobs.
+   */
+  static async listen(expected: readonly ExpectedStreams[], limit?: ResultLimit, onLimit: (error: DynamosError) => void = () => undefined): Promise<ResultCollector> {
+    const collector = new ResultCollector(undefined, limit, onLimit);
     for (const e of expected) collector.expect(e.token, e.count);
     collector.server = await listenForStreams(expected, (stream) => collector.receive(stream));
     return collector;
@@ -56,6 +69,7 @@ export class ResultCollector {
     const rows: unknown[][] = [];
     try {
       const end = await stream.consume((chunk) => {
+        this.count(chunk);
         for (const row of decodeRows(header.columns, chunk)) rows.push(row);
       });
       const artifacts: ResultArtifact[] = end.artifacts.map((a) => ({
@@ -70,7 +84,17 @@ export class ResultCollector {
       if (--slot.count === 0) slot.done();
     } catch (error) {
       slot.failed(error);
+      if (error instanceof DynamosError && error.code === 'RESULT_TOO_LARGE') this.onLimit(error);
       throw error;
     }
+  }
+
+  /** Counts a chunk before it is decoded: past the limit, nothing more is held. */
+  private count(chunk: DataChunk): void {
+    this.received = {
+      rows: this.received.rows + chunk.rowCount,
+      bytes: this.received.bytes + chunk.columns.reduce((s, c) => s + c.values.length + c.offsets.length + c.validity.length, 0),
+    };
+    if (this.limit !== undefined) checkResultLimit(this.limit, this.received);
   }
 }

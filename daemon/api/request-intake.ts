@@ -17,13 +17,16 @@ export interface Intake {
   readonly authenticator: Authenticator;
 }
 
+/** Watches an answer go out: resolves once it was sent whole, rejects saying why it was not. */
+export type SentWatch = (reply: HttpReply) => Promise<void>;
+
 /**
  * One requestApproval, whatever carried it (HTTP or AMQP): identify the requester (401 without a
  * valid credential), parse the body, refuse a `user.userName` that is not the requester (403),
  * check the body, run the request through the loop, and answer with a status and a body. Never
  * rejects: every failure is an answer.
  */
-export async function answerRequest(intake: Intake, text: string, opts: { credentials?: Credentials; signal?: AbortSignal } = {}): Promise<HttpReply> {
+export async function answerRequest(intake: Intake, text: string, opts: { credentials?: Credentials; signal?: AbortSignal; sent?: SentWatch } = {}): Promise<HttpReply> {
   try {
     // Who asks comes first: an unauthenticated caller gets no parsing of its SQL.
     const requester = await intake.authenticator.requester(opts.credentials ?? {});
@@ -36,7 +39,19 @@ export async function answerRequest(intake: Intake, text: string, opts: { creden
     if (requester !== undefined) checkBodyUserName(requester, body);
     const request = await parseRequestBody(body, intake.knowledge.current().marketplace, intake.inspector);
     const asked = requester === undefined ? request : { ...request, requester: requester.name };
-    return replyTo(await intake.requests.handle(asked, opts.signal));
+    const { sent } = opts;
+    if (sent === undefined) return replyTo(await intake.requests.handle(asked, opts.signal));
+    // The answer leaves before the request's final record is written: the record waits for `sent`.
+    return await new Promise<HttpReply>((resolve, reject) => {
+      intake.requests
+        .handle(asked, opts.signal, (outcome) => {
+          const reply = replyTo(outcome);
+          const delivered = sent(reply);
+          resolve(reply);
+          return delivered;
+        })
+        .catch(reject);
+    });
   } catch (error) {
     const { status, body } = errorResponse(error);
     return { status, body: { ...body } };

@@ -1,4 +1,4 @@
-import type { DecisionOutcome } from '../../knowledge/audit/decision-record.js';
+import type { DecisionOutcome, OutcomeKind } from '../../knowledge/audit/decision-record.js';
 import type { UnsealedRecord } from '../../knowledge/audit/decision-log.js';
 import { digestOf, digestOfImmutable } from '../../knowledge/canonical-json.js';
 import type { JobLesson, KnowledgeEvent } from '../../knowledge/fold.js';
@@ -10,6 +10,9 @@ import type { Analysis } from '../mape/analyze.js';
 import type { Plan } from '../mape/plan.js';
 import type { RequestOutcome } from './request-outcome.js';
 
+/** How a request this daemon answered ended (`interrupted` is written only for a daemon that died). */
+type AnsweredKind = Exclude<OutcomeKind, 'interrupted'>;
+
 /** The hysteresis key of a request: its requester and the stewards authorised for it. */
 export function choiceKeyOf(outcome: Pick<RequestOutcome, 'request' | 'analysis'>): string {
   const { request } = outcome;
@@ -20,7 +23,28 @@ export function choiceKeyOf(outcome: Pick<RequestOutcome, 'request' | 'analysis'
  * The audit record of a decided request: what it was decided on (a digest of the request and the
  * knowledge read), every candidate, the choice and how it ended. Pure.
  */
-export function recordFor(outcome: RequestOutcome, k: KnowledgeSnapshot, energyOf: (report: JobReport) => number, at: number): UnsealedRecord {
+export function recordFor(outcome: RequestOutcome, k: KnowledgeSnapshot, energyOf: (report: JobReport) => number, at: number, undelivered?: string): UnsealedRecord {
+  return { ...decisionOf(outcome, k, at), outcome: deliveredOutcome(outcomeSummary(outcome, energyOf), undelivered) };
+}
+
+/**
+ * The write-ahead record of a request whose jobs are about to start: the whole decision, with
+ * outcome `started`. Its final record follows under the same request id.
+ */
+export function startedRecordFor(request: DataRequest, analysis: Analysis, decided: Extract<Plan, { kind: 'deploy' }>, k: KnowledgeSnapshot, at: number): UnsealedRecord {
+  const started: DecisionOutcome = { kind: 'started', latencyMs: 0, bytes: 0, cpuSeconds: 0, energyJoules: 0 };
+  return { ...decisionOf({ request, analysis, plan: decided }, k, at), outcome: started };
+}
+
+/** An answer that never reached the requester is not a completed request, whatever the jobs did. */
+function deliveredOutcome(outcome: DecisionOutcome & { kind: AnsweredKind }, undelivered: string | undefined): DecisionOutcome & { kind: AnsweredKind } {
+  if (undelivered === undefined) return outcome;
+  const why = `the answer was not delivered: ${undelivered}`;
+  if (outcome.kind === 'completed' || outcome.kind === 'partial') return { ...outcome, kind: 'cancelled', reason: outcome.reason === undefined ? why : `${why}; ${outcome.reason}` };
+  return { ...outcome, reason: `${outcome.reason ?? outcome.kind}; ${why}` };
+}
+
+function decisionOf(outcome: Pick<RequestOutcome, 'request' | 'analysis' | 'plan'> & { kind?: string; error?: { message: string } }, k: KnowledgeSnapshot, at: number): Omit<UnsealedRecord, 'outcome'> {
   const { request } = outcome;
   const explanation = outcome.plan?.explanation;
   const key = choiceKeyOf(outcome);
@@ -36,13 +60,12 @@ export function recordFor(outcome: RequestOutcome, k: KnowledgeSnapshot, energyO
     strategy: explanation?.strategy ?? 'none',
     candidates: explanation?.candidates ?? [],
     choice: explanation?.choice === null || explanation?.choice === undefined ? null : { archetype: explanation.choice.archetype, ...(explanation.choice.ttp === undefined ? {} : { ttp: explanation.choice.ttp }) },
-    reason: explanation?.reason ?? (outcome.kind === 'failed' ? outcome.error.message : ''),
+    reason: explanation?.reason ?? outcome.error?.message ?? '',
     chains: explanation?.chains ?? [],
-    outcome: outcomeSummary(outcome, energyOf),
   };
 }
 
-export function outcomeSummary(outcome: RequestOutcome, energyOf: (report: JobReport) => number): DecisionOutcome {
+export function outcomeSummary(outcome: RequestOutcome, energyOf: (report: JobReport) => number): DecisionOutcome & { kind: AnsweredKind } {
   const jobs = outcome.kind === 'completed' ? outcome.result.jobs : [];
   const base = {
     latencyMs: Math.round(outcome.timings.totalMs * 10) / 10,

@@ -7,13 +7,14 @@ import type { ErrorCode } from '../../knowledge/errors.js';
 import type { KnowledgeBase } from '../../knowledge/knowledge-base.js';
 import type { KnowledgeSnapshot } from '../../knowledge/knowledge-snapshot.js';
 import type { Clock } from '../../knowledge/ports/clock.js';
-import type { JobReport, JobRunner } from '../../knowledge/ports/job-runner.js';
+import type { DeploymentResult, JobReport, JobRunner, ResultLimit } from '../../knowledge/ports/job-runner.js';
 import type { Logger } from '../../knowledge/ports/logger.js';
 import type { TelemetrySink } from '../../knowledge/ports/telemetry-sink.js';
 import type { Analysis } from '../mape/analyze.js';
 import type { Plan } from '../mape/plan.js';
 import type { Strategy } from '../mape/strategies/strategy.js';
-import { choiceKeyOf, finishedEvents, outcomeSummary, plannedEvents, recordFor } from './decision-recorder.js';
+import type { Admission } from './admission.js';
+import { choiceKeyOf, finishedEvents, outcomeSummary, plannedEvents, recordFor, startedRecordFor } from './decision-recorder.js';
 import { requestMachine } from './request-machine.js';
 import type { Phase, RequestOutcome } from './request-outcome.js';
 import { phases } from './request-outcome.js';
@@ -37,8 +38,14 @@ export interface RequestLoopDeps {
   readonly runner: JobRunner;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** @default 600000, the original's job deadline */
+  /** Every job of a request is killed this long after it starts, unless its request type has its own. */
   readonly deadlineMs: number;
+  /** Deadlines per request type, in ms, over `deadlineMs`. */
+  readonly deadlineMsByRequestType?: Readonly<Record<string, number>>;
+  /** The most a requester may receive per request; unlimited when absent. */
+  readonly resultLimit?: ResultLimit;
+  /** Room for jobs: requests wait for it, or are refused OVERLOADED; unbounded when absent. */
+  readonly admission?: Admission;
   /** Energy of a job: measured where the party reports it, else estimated from its CPU-seconds. */
   readonly energyOf: (report: JobReport) => number;
   readonly decisionLog?: { append(record: UnsealedRecord): Promise<DecisionRecord> };
@@ -47,6 +54,9 @@ export interface RequestLoopDeps {
   /** Hears each request arrive and end, e.g. to record a trace (`serve --record`). */
   readonly observer?: RequestObserver;
 }
+
+/** Hands an outcome's answer to the requester; resolves once it was sent, rejects saying why it was not. */
+export type Deliver = (outcome: RequestOutcome) => Promise<void>;
 
 /**
  * Called synchronously on the request path, so it must be quick and must not throw: it sees the
@@ -66,8 +76,13 @@ export class RequestLoop {
 
   constructor(private readonly deps: RequestLoopDeps) {}
 
-  /** Decides and runs one request. `signal` aborting (the requester went away) cancels its jobs. */
-  async handle(request: DataRequest, signal?: AbortSignal): Promise<RequestOutcome> {
+  /**
+   * Decides and runs one request. `signal` aborting (the requester went away) cancels its jobs.
+   * With `deliver`, the outcome is handed to it and the final record is written once it settles,
+   * so a record says `completed` only for an answer that was sent; without, the record is written
+   * at once.
+   */
+  async handle(request: DataRequest, signal?: AbortSignal, deliver?: Deliver): Promise<RequestOutcome> {
     const { deps } = this;
     const log = deps.logger.child({ requestId: request.id });
     deps.observer?.received(request, deps.clock.now());
@@ -77,9 +92,9 @@ export class RequestLoop {
         deps: {
           knowledge: () => deps.knowledge.at(deps.clock.now()),
           strategy: deps.strategy(),
-          execute: (req, decided, abort) => deps.runner.run({ requestId: req.id, jobs: decided.jobs, deadlineMs: deps.deadlineMs }, abort),
+          execute: (req, decided, abort) => this.execute(req, decided, abort),
           planned: (req, k, analysis, decided) => this.planned(req, k, analysis, decided, log),
-          record: (outcome, k) => this.record(outcome, k, log),
+          record: (outcome, k) => this.record(outcome, k, log, deliver),
         },
       },
     });
@@ -117,8 +132,26 @@ export class RequestLoop {
     return [...this.running.keys()];
   }
 
+  /** Waits for room for the jobs, then runs them; the room is freed as soon as they ended. */
+  private async execute(request: DataRequest, decided: Extract<Plan, { kind: 'deploy' }>, abort: AbortSignal): Promise<DeploymentResult> {
+    const { deps } = this;
+    const release = await deps.admission?.acquire(decided.jobs.map((j) => j.party), abort);
+    try {
+      const deadlineMs = deps.deadlineMsByRequestType?.[request.type] ?? deps.deadlineMs;
+      return await deps.runner.run({ requestId: request.id, jobs: decided.jobs, deadlineMs, ...(deps.resultLimit === undefined ? {} : { resultLimit: deps.resultLimit }) }, abort);
+    } finally {
+      release?.();
+    }
+  }
+
   private planned(request: DataRequest, k: KnowledgeSnapshot, analysis: Analysis, decided: Plan, log: Logger): void {
     if (decided.kind !== 'deploy') return;
+    // Write-ahead: if the daemon dies while this request runs, the next start finds this record
+    // without its end and writes the request's `interrupted` record.
+    this.deps.decisionLog?.append(startedRecordFor(request, analysis, decided, k, this.deps.clock.now())).catch((error: unknown) => {
+      this.deps.metrics?.loopError('request');
+      log.error('writing the started record failed', { error: (error as Error).message });
+    });
     const key = choiceKeyOf({ request, analysis });
     const previous = k.choices[key];
     if (previous !== undefined && (previous.archetype !== decided.archetype || previous.ttp !== decided.ttp)) {
@@ -128,8 +161,10 @@ export class RequestLoop {
     for (const event of plannedEvents(request, analysis, decided, this.deps.clock.now())) this.deps.knowledge.apply(event);
   }
 
-  private async record(outcome: RequestOutcome, k: KnowledgeSnapshot, log: Logger): Promise<void> {
+  private async record(outcome: RequestOutcome, k: KnowledgeSnapshot, log: Logger, deliver: Deliver | undefined): Promise<void> {
     const { deps } = this;
+    let undelivered: string | undefined;
+    await deliver?.(outcome).catch((error: unknown) => (undelivered = error instanceof Error ? error.message : String(error)));
     const at = deps.clock.now();
     try {
       deps.observer?.finished(outcome, k, at);
@@ -139,7 +174,7 @@ export class RequestLoop {
       if (outcome.kind === 'completed') for (const job of outcome.result.jobs) deps.metrics?.jobFinished(job, deps.energyOf(job));
       const [learned] = finishedEvents(outcome, k, deps.energyOf, at);
       if (learned?.kind === 'jobsFinished') deps.knowledge.apply(learned);
-      const unsealed = recordFor(outcome, k, deps.energyOf, at);
+      const unsealed = recordFor(outcome, k, deps.energyOf, at, undelivered);
       const sealed = deps.decisionLog === undefined ? undefined : await deps.decisionLog.append(unsealed);
       deps.telemetry?.recordDecision(sealed ?? { ...unsealed, seq: 0, prevHash: '', hash: '' });
       log.info('request recorded', { outcome: summary.kind, archetype, latencyMs: summary.latencyMs, seq: sealed?.seq });

@@ -1,10 +1,17 @@
 import type { CandidateExplanation, ChainExplanation } from '../decision.js';
 
 /** How a decided request ended. */
-export type OutcomeKind = 'completed' | 'partial' | 'failed' | 'denied' | 'cancelled';
+export type OutcomeKind = 'completed' | 'partial' | 'failed' | 'denied' | 'cancelled' | 'interrupted';
+
+/**
+ * A record's outcome: how the request ended, or `started`, the write-ahead record of a request
+ * whose jobs are about to start. A `started` record without a later record of the same request
+ * means the daemon died under it; the next start appends its `interrupted` record.
+ */
+export type RecordedOutcomeKind = OutcomeKind | 'started';
 
 export interface DecisionOutcome {
-  readonly kind: OutcomeKind;
+  readonly kind: RecordedOutcomeKind;
   /** From the request's arrival to its answer, in ms. */
   readonly latencyMs: number;
   /** Bytes the jobs sent over the wire (between parties and to the requester). */

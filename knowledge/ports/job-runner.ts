@@ -19,8 +19,19 @@ export interface JobRunner {
 export interface Deployment {
   readonly requestId: string;
   readonly jobs: readonly JobSpec[];
-  /** Every job is killed this long after it starts. @default 600000 (the original's deadline) */
+  /** Every job is killed this long after it starts. */
   readonly deadlineMs: number;
+  /**
+   * The most the requester may receive, over all results of the request: past it the jobs stop
+   * and the request fails with RESULT_TOO_LARGE. Unlimited when absent.
+   */
+  readonly resultLimit?: ResultLimit;
+}
+
+export interface ResultLimit {
+  readonly maxRows: number;
+  /** Bytes on the wire: the columns' values, offsets and validity. */
+  readonly maxBytes: number;
 }
 
 export type PartyKind = 'dataSteward' | 'computeProvider';

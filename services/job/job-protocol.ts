@@ -1,4 +1,4 @@
-import type { JobSpec } from '../../knowledge/ports/job-runner.js';
+import type { JobSpec, ResultLimit } from '../../knowledge/ports/job-runner.js';
 import type { StreamTarget } from '../sidecar/send-stream.js';
 
 /**
@@ -20,6 +20,8 @@ export type RunnerMessage = {
   readonly threads: number;
   /** Table name → its `read_csv(...)` call, sniffed once by the runner; saves the job sniffing. */
   readonly tableReads: Readonly<Record<string, string>>;
+  /** For a job answering the requester: stop with RESULT_TOO_LARGE past this. */
+  readonly resultLimit?: ResultLimit;
 };
 
 export interface StageTiming {

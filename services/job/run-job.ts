@@ -59,8 +59,10 @@ export async function runJob(
       checkStreamCount(spec, data);
       const sent: SendStats[] = [];
       await timed('output', async () => {
+        const limit = assignment.resultLimit;
         for (const set of data) {
-          sent.push(await sendDataSet(workspace.db, set, output, origin, spec.outputColumns ? { columns: spec.outputColumns } : {}));
+          const soFar = { rows: sum(sent, 'rows'), bytes: sum(sent, 'bytes') };
+          sent.push(await sendDataSet(workspace.db, set, output, origin, { ...(spec.outputColumns ? { columns: spec.outputColumns } : {}), ...(limit ? { limit, sent: soFar } : {}) }));
         }
       });
       return { rowsOut: sum(sent, 'rows'), bytesOut: sum(sent, 'bytes'), streamsOut: sent.length, stages };

@@ -2,6 +2,8 @@ import { once } from 'node:events';
 import net from 'node:net';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DynamosError } from '../../knowledge/errors.js';
+import type { ResultLimit } from '../../knowledge/ports/job-runner.js';
+import { checkResultLimit } from './result-limit.js';
 import type { ColumnSchema, RequestEnvelope, StreamFrame } from '../../proto/generated/dynamos/v1/microservice.js';
 import type { Artifact, DataSet } from '../microservice.js';
 import { sqlIdentifier } from '../workspace/sql-text.js';
@@ -27,6 +29,9 @@ export interface SendOptions {
   readonly columns?: readonly string[];
   /** A wire chunk is sent once it holds this many bytes. @default 1 MiB */
   readonly chunkBytes?: number;
+  /** Stop with RESULT_TOO_LARGE before sending more than this (counted with `sent`, what went before). */
+  readonly limit?: ResultLimit;
+  readonly sent?: SendStats;
 }
 
 export interface SendStats {
@@ -53,6 +58,7 @@ export async function sendDataSet(
       const chunk = assembler.take();
       rows += chunk.rowCount;
       bytes += chunk.columns.reduce((s, c) => s + c.values.length + c.offsets.length + c.validity.length, 0);
+      if (opts.limit !== undefined) checkResultLimit(opts.limit, { rows: rows + (opts.sent?.rows ?? 0), bytes: bytes + (opts.sent?.bytes ?? 0) });
       await writer.write({ frame: { $case: 'chunk', value: chunk } });
     };
     const result = await db.stream(select).catch((e: unknown) => Promise.reject(asQueryFailure(e)));

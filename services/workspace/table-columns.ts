@@ -81,5 +81,8 @@ export function duckdbMessage(error: unknown): string {
 export function asQueryFailure(error: unknown): unknown {
   if (error instanceof DynamosError || !(error instanceof Error)) return error;
   if (!/^[A-Za-z ]+ Error: /.test(error.message)) return error;
+  if (error.message.startsWith('Out of Memory Error: ')) {
+    return new DynamosError('JOB_OUT_OF_MEMORY', `the query needs more memory than a job may use: ${duckdbMessage(error)}`, { retryable: false, cause: error });
+  }
   return new DynamosError('QUERY_FAILED', duckdbMessage(error), { retryable: false, cause: error });
 }

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SimulatedClock } from 'xstate';
 import { FakeJobRunner, fakeReport } from '../../../adapters/fake/fake-job-runner.js';
+import { Admission } from '../../../daemon/loop/admission.js';
 import { RequestLoop } from '../../../daemon/loop/request-loop.js';
 import type { LoopMetrics } from '../../../daemon/loop/request-loop.js';
 import { dynamosStrategy } from '../../../daemon/mape/strategies/dynamos-strategy.js';
@@ -13,6 +14,7 @@ import { FileDecisionLog } from '../../../knowledge/audit/log-file.js';
 import { verifyDecisionLog } from '../../../knowledge/audit/verify-log.js';
 import { KnowledgeBase } from '../../../knowledge/knowledge-base.js';
 import { choiceKey, knowledgeOf, outcomeKey } from '../../../knowledge/knowledge-snapshot.js';
+import type { Deployment } from '../../../knowledge/ports/job-runner.js';
 import { silentLogger } from '../../../knowledge/ports/logger.js';
 import { testSigner } from '../../support/audit-records.js';
 import { dataRequest, marketplaceFrom } from '../../support/fixtures.js';
@@ -62,6 +64,7 @@ describe('request loop (xstate request machine over the phases)', () => {
     const handled = loop.handle(dataRequest());
     const id = await runner.nextDeployment();
     assert.deepEqual(knowledge.current().inFlight.get(id)?.parties, ['VU', 'UVA'], 'in flight while its jobs run');
+    assert.equal((await log.find(id))?.outcome.kind, 'started', 'a write-ahead record precedes the jobs');
     const reports = runner.running(id).map((j) => fakeReport(j.spec, 'succeeded', { durationMs: 200, cpuSeconds: 0.5 }));
     runner.completeDeployment(id, [], reports);
     const outcome = await handled;
@@ -73,7 +76,7 @@ describe('request loop (xstate request machine over the phases)', () => {
     assert.deepEqual(counted.seen.requests, ['computeToData:completed']);
     assert.deepEqual([...counted.seen.phases].sort(), ['analyze', 'execute', 'monitor', 'plan', 'record']);
     const verdict = await verifyDecisionLog(linesOf(log.file), { keys: [signer.publicKey], head: log.head().hash });
-    assert.deepEqual(verdict.ok && verdict.records, 1);
+    assert.deepEqual(verdict.ok && verdict.records, 2, 'started, then completed');
     assert.equal((await log.find(dataRequest().id))?.outcome.energyJoules, 10);
   });
 
@@ -110,6 +113,50 @@ describe('request loop (xstate request machine over the phases)', () => {
     const outcome = await broken.handle(dataRequest({ providers: ['RUG'] }));
     assert.equal(outcome.kind, 'denied');
     assert.equal(counted.seen.errors, 1);
+  });
+
+  it('gives the jobs its request type\'s deadline and the result limit', async () => {
+    const seen: Deployment[] = [];
+    const watching = new FakeJobRunner({ autoComplete: (d) => (seen.push(d), { results: [], jobs: d.jobs.map((j) => fakeReport(j, 'succeeded')) }) });
+    const resultLimit = { maxRows: 10, maxBytes: 1000 };
+    const typed = new RequestLoop({ knowledge, strategy: () => dynamosStrategy, runner: watching, clock, logger: silentLogger, deadlineMs: 120_000, deadlineMsByRequestType: { sqlDataRequest: 5_000 }, resultLimit, energyOf: () => 0 });
+    await typed.handle(dataRequest());
+    assert.deepEqual(seen.map((d) => [d.deadlineMs, d.resultLimit]), [[5_000, resultLimit]]);
+  });
+
+  it('a completed request whose answer was not delivered is recorded as cancelled, saying why', async () => {
+    const handled = loop.handle(dataRequest(), undefined, () => Promise.reject(new Error('the connection closed before the answer was sent')));
+    runner.completeDeployment(await runner.nextDeployment());
+    const outcome = await handled;
+    assert.equal(outcome.kind, 'completed', 'the jobs did complete');
+    const record = await log.find(outcome.request.id);
+    assert.equal(record?.outcome.kind, 'cancelled');
+    assert.match(record?.outcome.reason ?? '', /not delivered: the connection closed/);
+  });
+
+  it('writes the final record only once the answer was sent', async () => {
+    let sent!: () => void;
+    const handled = loop.handle(dataRequest(), undefined, () => new Promise<void>((resolve) => (sent = resolve)));
+    const id = await runner.nextDeployment();
+    runner.completeDeployment(id);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal((await log.find(id))?.outcome.kind, 'started', 'not completed while the answer is on its way');
+    sent();
+    await handled;
+    assert.equal((await log.find(id))?.outcome.kind, 'completed');
+  });
+
+  it('a request refused for want of job slots is answered OVERLOADED and recorded as failed', async () => {
+    const admission = new Admission({ maxJobs: 2, maxJobsPerParty: 2, maxQueued: 0, maxWaitMs: 1_000 }, clock);
+    const bounded = new RequestLoop({ knowledge, strategy: () => dynamosStrategy, runner, clock, logger: silentLogger, deadlineMs: 600_000, energyOf: () => 0, decisionLog: log, admission });
+    const first = bounded.handle(dataRequest());
+    const id = await runner.nextDeployment();
+    const second = await bounded.handle(dataRequest({ id: 'second-1' }));
+    assert.deepEqual(second.kind === 'failed' && second.error.code, 'OVERLOADED');
+    assert.equal((await log.find('second-1'))?.outcome.kind, 'failed');
+    runner.completeDeployment(id);
+    assert.equal((await first).kind, 'completed');
+    assert.deepEqual(admission.state, { runningJobs: 0, queuedRequests: 0 });
   });
 
   it('counts a change of decision for the same requester and stewards', async () => {
