@@ -6,8 +6,9 @@ import { DynamosError } from '../errors.js';
 import { isProcessAlive } from '../process-alive.js';
 
 /**
- * How long the lock of a holder that stopped refreshing it (a daemon killed with SIGKILL, a
- * machine that lost power) keeps blocking the next start. A live holder refreshes it every half
+ * How long the lock of a holder that stopped refreshing it keeps blocking the next start, when
+ * that holder was on another machine (a shared disk) or its pid cannot be told dead. The lock of a
+ * daemon of this machine that was killed is taken over at once. A live holder refreshes it every half
  * of this; proper-lockfile's default.
  */
 export const lockStaleMs = 10_000;
@@ -38,9 +39,15 @@ export interface LogLock {
 export async function lockLogFile(file: string, onLost: (error: Error) => void): Promise<LogLock> {
   const target = canonicalPath(file);
   const holderFile = `${target}.lock.holder`;
+  const take = () => lockfile.lock(target, { realpath: false, stale: lockStaleMs, retries: 0, onCompromised: onLost });
   let release: () => Promise<void>;
   try {
-    release = await lockfile.lock(target, { realpath: false, stale: lockStaleMs, retries: 0, onCompromised: onLost });
+    release = await take().catch(async (cause: unknown) => {
+      // A daemon killed on this machine left its lock: no need to wait for it to go stale.
+      if ((cause as NodeJS.ErrnoException).code !== 'ELOCKED' || !heldByTheDead(holderFile)) throw cause;
+      rmSync(`${target}.lock`, { recursive: true, force: true });
+      return take();
+    });
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ELOCKED') throw heldElsewhere(file, target, holderFile);
     throw new DynamosError('CONFIG_INVALID', `cannot lock the decision log ${file}: ${(cause as Error).message}`, { retryable: false, cause });
@@ -89,6 +96,12 @@ function heldElsewhere(file: string, target: string, holderFile: string): Dynamo
     `the decision log ${file} is in use by ${who}: one daemon writes a log. Stop that daemon, or give this one its own log (--decision-log FILE or decisionLogFile). ${stale}`,
     { retryable: true, details: { log: file, holder: holder ?? null } },
   );
+}
+
+/** Whether the lock's holder was a process of this machine that is gone (not this process). */
+function heldByTheDead(holderFile: string): boolean {
+  const holder = readHolder(holderFile);
+  return holder !== undefined && holder.host === os.hostname() && holder.pid !== process.pid && !isProcessAlive(holder.pid);
 }
 
 function readHolder(holderFile: string): Holder | undefined {

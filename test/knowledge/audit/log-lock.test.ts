@@ -43,10 +43,17 @@ describe('one writer per decision log', () => {
     await again.close();
   });
 
-  it('refuses while a killed holder\'s lock is fresh, saying the holder is gone and when the lock expires', async () => {
-    const pid = deadPid();
-    lockLeftBy(pid, 0);
-    await assert.rejects(open(), (e: DynamosError) => e.code === 'CONFIG_INVALID' && new RegExp(`in use by pid ${pid} on ${os.hostname()}.*pid ${pid} is no longer running: its lock expires in \\d+ s`).test(e.message));
+  it('takes over at once the fresh lock of a holder of this machine that is gone (killed with SIGKILL)', async () => {
+    lockLeftBy(deadPid(), 0);
+    const log = await open();
+    assert.equal(log.opening.kind, 'created');
+    await assert.rejects(open(), (e: DynamosError) => new RegExp(`open already in this process \\(pid ${process.pid}\\)`).test(e.message), 'and holds it');
+    await log.close();
+  });
+
+  it('refuses while the fresh lock of a holder it cannot tell dead is held, saying when it expires', async () => {
+    lockLeftBy(process.ppid, 0);
+    await assert.rejects(open(), (e: DynamosError) => e.code === 'CONFIG_INVALID' && new RegExp(`in use by pid ${process.ppid} on ${os.hostname()}.*expires`).test(e.message));
   });
 
   it('takes over the lock of a holder that stopped refreshing it (killed with SIGKILL)', async () => {
