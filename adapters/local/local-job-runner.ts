@@ -43,7 +43,8 @@ export class LocalJobRunner implements JobRunner {
   /** Tags every job process's command line, so tests can prove none outlived its deployment. */
   readonly runnerId = randomUUID();
   /**
-   * Emits `jobAssigned` ({ name, party, pid }) when a job process receives its job, `jobEnded`
+   * Emits `jobAssigned` ({ name, party, pid }) when a job process receives its job, `jobAccepting`
+   * ({ name, party, host, port }) when a job with inputs listens for them, `jobEnded`
    * (the JobReport) when it is gone, and `deploymentEnded` ({ requestId }) once everything of a
    * deployment is cleaned up: what an operator or a test can watch.
    */
@@ -103,7 +104,7 @@ export class LocalJobRunner implements JobRunner {
           failDependents(run, byParty);
         });
       }
-      const reports = await Promise.all(runs.map((run) => this.finish(run, byParty, collector)));
+      const reports = withLimitDetails(await Promise.all(runs.map((run) => this.finish(run, byParty, collector))), deployment.resultLimit);
       if (signal?.aborted) throw cancelled(deployment);
       const results: PartyResult[] = [];
       const overLimit = reports.some((r) => r.error?.code === 'RESULT_TOO_LARGE');
@@ -155,7 +156,10 @@ export class LocalJobRunner implements JobRunner {
     const limit = spec.output.to === 'requester' && resultLimit !== undefined ? { resultLimit } : {};
     run.process.assign({ type: 'assign', spec, tempDir: run.tempDir, inputTokens, output, threads, tableReads, ...limit });
     this.events.emit('jobAssigned', { name: spec.name, party: spec.party, pid: run.process.pid });
-    if (spec.inputs.length > 0) await run.process.message('accepting');
+    if (spec.inputs.length > 0) {
+      const at = await run.process.message('accepting');
+      this.events.emit('jobAccepting', { name: spec.name, party: spec.party, host: at.host, port: at.port });
+    }
   }
 
   private async finish(run: JobRun, byParty: Map<string, JobRun>, collector: ResultCollector): Promise<JobReport> {
@@ -213,6 +217,12 @@ function failDependents(run: JobRun, byParty: Map<string, JobRun>): void {
   if (consumer === undefined) return;
   stop(consumer, { status: 'failed', code: 'JOB_FAILED', message: `input from ${run.spec.party} failed` });
   failDependents(consumer, byParty);
+}
+
+/** A report of a job stopped at the result limit names the limit, so the requester can read it. */
+function withLimitDetails(reports: JobReport[], limit: ResultLimit | undefined): JobReport[] {
+  if (limit === undefined) return reports;
+  return reports.map((r) => (r.error?.code === 'RESULT_TOO_LARGE' ? { ...r, error: { ...r.error, details: { limit: { maxRows: limit.maxRows, maxBytes: limit.maxBytes } } } } : r));
 }
 
 /** Runs ordered so that every job comes after the job its output goes to. */

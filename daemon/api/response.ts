@@ -34,13 +34,13 @@ export function replyTo(outcome: RequestOutcome): HttpReply {
     return { status: httpStatusByCode[outcome.code], body: { code: outcome.code, message: outcome.reason, details } };
   }
   if (outcome.kind === 'failed') {
-    const details = { ...common, ...(outcome.plan === undefined ? {} : { decision: outcome.plan.explanation }) };
+    const details = { ...common, ...(outcome.plan === undefined ? {} : { decision: outcome.plan.explanation }), ...outcome.error.details };
     return { status: httpStatusByCode[outcome.error.code], body: { code: outcome.error.code, message: outcome.error.message, details } };
   }
   const { plan, result, timings } = outcome;
   const failures = result.jobs
     .filter((j) => j.status !== 'succeeded')
-    .map((j) => ({ party: j.party, status: j.status, code: j.error?.code ?? 'JOB_FAILED', message: j.error?.message ?? j.status }));
+    .map((j) => ({ party: j.party, status: j.status, code: j.error?.code ?? 'JOB_FAILED', message: j.error?.message ?? j.status, ...(j.error?.details === undefined ? {} : { details: j.error.details }) }));
   const body = {
     ...common,
     archetype: plan.archetype,
@@ -59,7 +59,7 @@ export function replyTo(outcome: RequestOutcome): HttpReply {
   if (result.results.length > 0 || failures.length === 0) return { status: 200, body };
   const root = failures[0] as (typeof failures)[number];
   const code: ErrorCode = isErrorCode(root.code) ? root.code : 'JOB_FAILED';
-  return { status: httpStatusByCode[code], body: { code, message: `${root.party}: ${root.message}`, details: body } };
+  return { status: httpStatusByCode[code], body: { code, message: `${root.party}: ${root.message}`, details: { ...body, ...root.details } } };
 }
 
 function resultView(r: PartyResult) {

@@ -108,7 +108,7 @@ export interface JobReport {
   readonly name: string;
   readonly party: string;
   readonly status: JobStatus;
-  readonly error?: { readonly code: string; readonly message: string };
+  readonly error?: { readonly code: string; readonly message: string; readonly details?: Readonly<Record<string, unknown>> };
   /** From asking for a process to the process being ready for the job, in ms. */
   readonly startMs: number;
   /** From assignment to the job's exit, in ms. */

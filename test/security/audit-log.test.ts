@@ -18,6 +18,7 @@ import { decision, testSigner } from '../support/audit-records.js';
 import { exampleData } from '../support/example-data.js';
 import type { ExampleData } from '../support/example-data.js';
 import { exampleMarketplaceFile, repoRoot } from '../support/fixtures.js';
+import { outputUntil } from '../support/processes.js';
 import type { WrittenLog } from '../support/log-tampering.js';
 import { appendForged, isCheckpoint, rewriteAndRehash, textOf, writeLog } from '../support/log-tampering.js';
 
@@ -183,18 +184,6 @@ describe('security: the signed decision log', () => {
     });
   });
 });
-
-/** What a child prints on stdout until `pattern` shows; fails with that output if the child exits first. */
-async function outputUntil(child: ChildProcess, pattern: RegExp): Promise<string> {
-  let out = '';
-  const exited = once(child, 'exit');
-  while (!pattern.test(out)) {
-    const next = await Promise.race([once(child.stdout as NodeJS.ReadableStream, 'data'), exited.then(([code]) => ({ code }))]);
-    if (!Array.isArray(next)) throw new Error(`the child exited (${String(next.code)}) before printing ${String(pattern)}; it printed:\n${out}`);
-    out += String(next[0]);
-  }
-  return out;
-}
 
 /** The checkpoint line signed again by a forger's own key, under the daemon's key id. */
 function forgedSignature(line: string): string {

@@ -1,3 +1,5 @@
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 
@@ -21,4 +23,16 @@ export function processesOfRunner(runnerId: string): number[] {
 /** Job temp directories this test process's runners left in the OS temp directory. */
 export function jobTempDirsOfThisProcess(root = os.tmpdir()): string[] {
   return readdirSync(root).filter((name) => name.startsWith(`dynamos-job-${process.pid}-`));
+}
+
+/** What a child prints on stdout until `pattern` shows; fails with that output if the child exits first. */
+export async function outputUntil(child: ChildProcess, pattern: RegExp): Promise<string> {
+  let out = '';
+  const exited = once(child, 'exit');
+  while (!pattern.test(out)) {
+    const next = await Promise.race([once(child.stdout as NodeJS.ReadableStream, 'data'), exited.then(([code]) => ({ code }))]);
+    if (!Array.isArray(next)) throw new Error(`the child exited (${String(next.code)}) before printing ${String(pattern)}; it printed:\n${out}`);
+    out += String(next[0]);
+  }
+  return out;
 }
