@@ -7,6 +7,7 @@ import { rabbitMqConfigSchema } from '../adapters/rabbitmq/index.js';
 import { energyModelSchema } from '../knowledge/energy-model.js';
 import { signals } from '../knowledge/ports/metrics-source.js';
 import { authSettingsSchema, tlsSettingsSchema } from './api/auth-settings.js';
+import { limitsConfigSchema } from './limits-config.js';
 import { strategyConfigSchema } from './mape/strategies/index.js';
 import { packageRoot } from './package-root.js';
 
@@ -41,13 +42,19 @@ export const daemonConfigSchema = z.strictObject({
   dataDir: z.string().optional(),
   /** Rows per steward when the example's data is generated. */
   exampleRows: z.number().int().positive().default(10_000),
+  /** Regenerate the example's data even over files already in its data directory (`serve --force`). */
+  regenerateExampleData: z.boolean().default(false),
   /** The archetype strategy of this deployment, with its options. */
   strategy: strategyConfigSchema.default({ name: 'dynamos' }),
-  /** Each job is killed this long after it starts (the original's deadline). */
-  jobDeadlineMs: ms.default(600_000),
+  /** Each job is killed this long after it starts, unless its request type has its own deadline. */
+  jobDeadlineMs: ms.default(120_000),
+  /** Deadlines per request type (`sqlDataRequest: 300000`), over `jobDeadlineMs`. */
+  requestTypeDeadlineMs: z.record(z.string().min(1), ms).default({}),
+  /** The size of an answer and room for jobs (docs/operations.md). */
+  limits: limitsConfigSchema.prefault({}),
   /** Request bodies above this size get 413. */
   bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
-  runner: localJobRunnerConfigSchema.default({ warmProcesses: 3 }),
+  runner: localJobRunnerConfigSchema.prefault({}),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** The background MAPE-K loop. */
   loop: z

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { requestLimitsSchema } from './api/request-limits.js';
 
 const ms = z.number().int().positive();
 
@@ -8,6 +9,8 @@ const ms = z.number().int().positive();
  * RESULT_TOO_LARGE (422) or OVERLOADED (503 with Retry-After), never a daemon that fell over.
  */
 export const limitsConfigSchema = z.strictObject({
+  /** How deep and long a requestApproval body may be (daemon/api/request-limits.ts); past them, 400 REQUEST_INVALID. */
+  request: requestLimitsSchema.prefault({}),
   result: z
     .strictObject({
       /** Rows a requester may receive per request, over all results. */

@@ -1,25 +1,42 @@
-import { ensureExampleData } from '../experiments/datasets/example-data.js';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { prepareExampleData } from '../experiments/datasets/example-data.js';
 import { anonymizationColumnProblems } from '../knowledge/marketplace/anonymization-columns.js';
 import { DynamosError } from '../knowledge/errors.js';
 import type { Marketplace } from '../knowledge/marketplace/load-marketplace.js';
 import { loadMarketplaceFile, missingTableFiles } from '../knowledge/marketplace/load-marketplace.js';
 import type { Logger } from '../knowledge/ports/logger.js';
+import type { Problem } from '../knowledge/problems.js';
+import { describeProblems } from '../knowledge/problems.js';
 import type { DaemonConfig } from './config.js';
 import { defaultExampleDataDir, exampleMarketplaceFile } from './config.js';
+import { describeFileError } from './file-errors.js';
 
 /**
- * The marketplace a daemon starts with: the configured file, or the bundled example on data it
- * generates when missing. Every table file must exist, with every column its anonymisation names.
+ * The marketplace a daemon starts with: the configured file, or the bundled example on the data in
+ * its data directory, generated when the directory holds none (experiments/datasets/example-data.ts
+ * says when it refuses instead). Every table file must exist, with every column its anonymisation
+ * names.
+ * @param opts.exampleRowsGiven whether `exampleRows` was asked for rather than defaulted: then the
+ *   example's data must have that many rows
  * @throws DynamosError CONFIG_INVALID listing every problem
  */
-export async function loadDaemonMarketplace(config: Pick<DaemonConfig, 'marketplaceFile' | 'dataDir' | 'exampleRows'>, logger: Logger): Promise<Marketplace> {
+export async function loadDaemonMarketplace(
+  config: Pick<DaemonConfig, 'marketplaceFile' | 'dataDir' | 'exampleRows' | 'regenerateExampleData'>,
+  logger: Logger,
+  opts: { exampleRowsGiven: boolean } = { exampleRowsGiven: false },
+): Promise<Marketplace> {
   const example = config.marketplaceFile === undefined;
   const dir = example ? (config.dataDir ?? defaultExampleDataDir()) : config.dataDir;
+  if (config.marketplaceFile !== undefined) await mustBeReadable(config.marketplaceFile);
   const result = await loadMarketplaceFile(config.marketplaceFile ?? exampleMarketplaceFile(), dir);
   if (!result.ok) throw configInvalid(`the marketplace config ${config.marketplaceFile ?? 'example'} is invalid`, result.problems);
   const m = result.marketplace;
-  if (example && (await ensureExampleData(m.dataDir, Object.keys(m.dataStewards), config.exampleRows))) {
-    logger.info('generated the example data', { dataDir: m.dataDir, rowsPerSteward: config.exampleRows });
+  if (example) {
+    const rows = config.exampleRows;
+    const outcome = await prepareExampleData(m.dataDir, Object.keys(m.dataStewards), { rows, rowsGiven: opts.exampleRowsGiven, force: config.regenerateExampleData });
+    if (outcome.kind === 'generated') logger.info(outcome.replaced ? 'regenerated the example data over the files there' : 'generated the example data', { dataDir: m.dataDir, rowsPerSteward: rows });
+    else logger.info('using the example data already in the data directory', { dataDir: m.dataDir, ...(outcome.rows === undefined ? {} : { rowsPerSteward: outcome.rows }) });
   }
   const missing = await missingTableFiles(m);
   if (missing.length > 0) throw configInvalid(`table files are missing in ${m.dataDir}`, missing);
@@ -28,7 +45,13 @@ export async function loadDaemonMarketplace(config: Pick<DaemonConfig, 'marketpl
   return m;
 }
 
-function configInvalid(message: string, problems: readonly { path: string; message: string }[]): DynamosError {
-  const list = problems.map((p) => `${p.path}: ${p.message}`).join('\n');
-  return new DynamosError('CONFIG_INVALID', `${message}:\n${list}`, { retryable: false, details: { problems } });
+/** A config file that cannot be read is one line naming the setting, not a list of one problem. */
+async function mustBeReadable(file: string): Promise<void> {
+  await access(file, constants.R_OK).catch((error: unknown) => {
+    throw new DynamosError('CONFIG_INVALID', `cannot read the marketplace config (marketplaceFile, --config) ${file}: ${describeFileError(error)}`, { retryable: false, cause: error });
+  });
+}
+
+function configInvalid(message: string, problems: readonly Problem[]): DynamosError {
+  return new DynamosError('CONFIG_INVALID', `${message}:\n${describeProblems(problems)}`, { retryable: false, details: { problems } });
 }

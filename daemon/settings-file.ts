@@ -4,6 +4,7 @@ import type { Problem } from '../knowledge/problems.js';
 import { problemsFromZod } from '../knowledge/problems.js';
 import type { DaemonConfigInput } from './config.js';
 import { daemonConfigSchema } from './config.js';
+import { describeFileError } from './file-errors.js';
 
 export type SettingsResult = { readonly ok: true; readonly settings: DaemonConfigInput } | { readonly ok: false; readonly problems: readonly Problem[] };
 
@@ -16,7 +17,7 @@ export async function loadSettingsFile(file: string): Promise<SettingsResult> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    return { ok: false, problems: [{ path: '(file)', message: `cannot read ${file}: ${(error as Error).message}` }] };
+    return { ok: false, problems: [{ path: '(file)', message: `cannot read the settings file (--settings) ${file}: ${describeFileError(error)}` }] };
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) return { ok: false, problems: doc.errors.map((e) => ({ path: '(yaml)', message: e.message.replace(/\s+/g, ' ').trim() })) };

@@ -19,6 +19,7 @@ import type { JobReport } from '../knowledge/ports/job-runner.js';
 import type { Logger } from '../knowledge/ports/logger.js';
 import type { MetricsSource } from '../knowledge/ports/metrics-source.js';
 import type { RequestQueue } from '../knowledge/ports/request-queue.js';
+import { parseSettings } from '../knowledge/problems.js';
 import { startAmqpIntake } from './api/amqp-intake.js';
 import { createApi, startHttpServer } from './api/http-server.js';
 import type { AuditKey } from './audit-log.js';
@@ -31,6 +32,7 @@ import { datasetSizes } from './data-sizes.js';
 import { loadDaemonMarketplace } from './load-daemon-marketplace.js';
 import type { TokenRequest } from './local-issuer.js';
 import { createLogger } from './logger.js';
+import { Admission } from './loop/admission.js';
 import { BackgroundLoop } from './loop/background-loop.js';
 import { RequestLoop } from './loop/request-loop.js';
 import { createStrategy } from './mape/strategies/index.js';
@@ -70,12 +72,12 @@ export interface RunningDaemon {
  *   the trace to record (`recordFile`) cannot be written.
  */
 export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?: Logger; clock?: Clock } = {}): Promise<RunningDaemon> {
-  const config = daemonConfigSchema.parse({ ...input, adminToken: input.adminToken ?? process.env['DYNAMOS_ADMIN_TOKEN'] });
+  const config = parseSettings(daemonConfigSchema, { ...input, adminToken: input.adminToken ?? process.env['DYNAMOS_ADMIN_TOKEN'] }, 'the daemon config');
   // A trace that cannot be written is found before any work starts (or data is generated).
   if (config.recordFile !== undefined) checkRecordTarget(config.recordFile);
   const logger = deps.logger ?? createLogger(config.logLevel);
   const clock = deps.clock ?? systemClock;
-  const marketplace = await loadDaemonMarketplace(config, logger);
+  const marketplace = await loadDaemonMarketplace(config, logger, { exampleRowsGiven: input.exampleRows !== undefined });
   const settings = { ...defaultKnowledgeSettings, ...config.knowledge, staleAfterMs: { ...defaultKnowledgeSettings.staleAfterMs, ...config.knowledge.staleAfterMs } };
   const knowledge = new KnowledgeBase(knowledgeOf(marketplace, clock.now(), settings));
   const refreshSizes = async () => knowledge.apply({ kind: 'dataSizesKnown', bytes: await datasetSizes(knowledge.current().marketplace) });
@@ -110,6 +112,8 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
     if (telemetry !== undefined) closers.push(() => telemetry.close());
     const strategy = createStrategy(config.strategy);
 
+    const { jobs } = config.limits;
+    const admission = new Admission({ maxJobs: jobs.maxRunning, maxJobsPerParty: jobs.maxPerParty, maxQueued: jobs.maxQueued, maxWaitMs: jobs.maxWaitMs }, clock);
     const requests = new RequestLoop({
       knowledge,
       strategy: () => strategy,
@@ -117,6 +121,9 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
       clock,
       logger,
       deadlineMs: config.jobDeadlineMs,
+      deadlineMsByRequestType: config.requestTypeDeadlineMs,
+      resultLimit: config.limits.result,
+      admission,
       energyOf,
       decisionLog,
       metrics,
@@ -142,14 +149,15 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
     });
     closers.push(onPolicy);
 
-    const intake = { knowledge, inspector, requests, authenticator: auth.authenticator };
+    const intake = { knowledge, inspector, requests, authenticator: auth.authenticator, limits: config.limits.request };
     await runner.whenWarm();
-    const app = createApi({ intake, logger, clock, bodyLimitBytes: config.bodyLimitBytes, startedAt: clock.now(), decisions: decisionLog, audit: decisionLog, metrics, authenticator: auth.authenticator });
+    const memoryBounds = await runner.memoryBounds();
+    const app = createApi({ intake, logger, clock, bodyLimitBytes: config.bodyLimitBytes, startedAt: clock.now(), decisions: decisionLog, audit: decisionLog, metrics, authenticator: auth.authenticator, jobs: () => ({ ...admission.state, limits: config.limits.jobs, memory: memoryBounds }) });
     const server = await startHttpServer(app, { host: config.host, port: config.port, tls: auth.tls });
     closers.push(() => server.close());
     if (config.amqp !== undefined) {
       const queue: RequestQueue = createRabbitMqRequestQueue(config.amqp, { logger, clock });
-      await startAmqpIntake(queue, intake, { logger, metrics });
+      await startAmqpIntake(queue, intake, { logger, clock, metrics });
       closers.push(() => queue.close());
     }
     if (config.marketplaceFile !== undefined && config.watchConfig) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseSettings } from './problems.js';
 
 /**
  * Energy where no meter exists: a linear power model driven by CPU utilisation.
@@ -50,12 +51,13 @@ export type EnergyModelInput = z.input<typeof energyModelSchema>;
  */
 export const defaultEnergyModel: EnergyModel = Object.freeze({ idleWattsPerCpu: 0.74, maxWattsPerCpu: 3.5 });
 
-/** Per-CPU constants from a whole machine's measured idle and full-load power. */
+/**
+ * Per-CPU constants from a whole machine's measured idle and full-load power.
+ * @throws DynamosError CONFIG_INVALID when the figures make no model (full load below idle, …)
+ */
 export function energyModelFromMachine(machine: { idleWatts: number; maxWatts: number; cpus: number }): EnergyModel {
-  return energyModelSchema.parse({
-    idleWattsPerCpu: machine.idleWatts / machine.cpus,
-    maxWattsPerCpu: machine.maxWatts / machine.cpus,
-  });
+  const perCpu = { idleWattsPerCpu: machine.idleWatts / machine.cpus, maxWattsPerCpu: machine.maxWatts / machine.cpus };
+  return parseSettings(energyModelSchema, perCpu, "the machine's energy model");
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { DynamosError } from './errors.js';
 
 /** One thing wrong with an input, located by a path such as `dataStewards.UVA.archetypes[2]`. */
 export interface Problem {
@@ -34,4 +35,17 @@ export function problemsFromZod(error: z.ZodError): Problem[] {
 
 export function describeProblems(problems: readonly Problem[]): string {
   return problems.map((p) => `${p.path}: ${p.message}`).join('\n');
+}
+
+/**
+ * Parses settings with their schema, or refuses them the project's one way: every problem with its
+ * path, so a user fixes them all at once instead of meeting a raw ZodError.
+ * @param what names the settings in the message, e.g. `the daemon config`
+ * @throws DynamosError CONFIG_INVALID with `details.problems`
+ */
+export function parseSettings<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const problems = problemsFromZod(parsed.error);
+  throw new DynamosError('CONFIG_INVALID', `${what} is invalid:\n${describeProblems(problems)}`, { retryable: false, details: { problems } });
 }

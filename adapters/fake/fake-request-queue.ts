@@ -1,180 +1,29 @@
 import { createHash } from 'node:crypto';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { QueuedRequest, QueueVerdict, RequestQueue } from '../../knowledge/ports/request-queue.js';
-// The credential travels as the RabbitMQ adapter reads it: the `authorization` header, dropped from dead letters.
-import { credentialOf, withoutCredential } from '../rabbitmq/held-request.js';
+// The credential and the retry count travel as the RabbitMQ adapter reads them: the `authorization`
+// header (dropped from dead letters) and the `x-dynamos-retries` header.
+import { credentialOf, retriesHeader, retriesOf, withoutCredential } from '../rabbitmq/held-request.js';
+import type { FakeConsumer, FakeMessageProperties, FakeRequestBroker, StoredMessage } from './fake-request-broker.js';
 
-/** The AMQP properties the fake broker models. */
-export interface FakeMessageProperties {
-  readonly messageId?: string;
-  readonly correlationId?: string;
-  readonly replyTo?: string;
-  readonly contentType?: string;
-  readonly headers?: Readonly<Record<string, unknown>>;
-}
-
-/** An answer as it sits in a reply queue. */
-export interface FakeReply {
-  readonly correlationId: string | undefined;
-  readonly messageId: string | undefined;
-  readonly status: number;
-  readonly body: unknown;
-}
-
-/** A request in the dead-letter queue, with the reason its `x-dynamos-reason` header carries. */
-export interface FakeDeadLetter {
-  readonly body: Uint8Array;
-  readonly properties: FakeMessageProperties;
-  readonly reason: string;
-}
-
-interface StoredMessage {
-  readonly body: Uint8Array;
-  readonly properties: FakeMessageProperties;
-  readonly redelivered: boolean;
-}
-
-/** One connection's consumer, as the broker sees it. */
-interface FakeConsumer {
-  readonly prefetch: number;
-  deliver(tag: number, message: StoredMessage): void;
-  lost(): void;
-}
-
-/**
- * A small in-memory broker (STYLE: a fake is a small world): the request queue, reply queues, the
- * dead-letter queue, and one consumer at a time with a prefetch. `down()` drops the connection as
- * a broker restart does: unacknowledged requests go back to the head of the queue marked
- * redelivered, and publishing fails until `up()`, when the queues that were consuming reconnect.
- */
-export class FakeRequestBroker {
-  readonly deadLetters: FakeDeadLetter[] = [];
-  private readonly ready: StoredMessage[] = [];
-  private readonly unacked = new Map<number, { readonly message: StoredMessage; readonly consumer: FakeConsumer }>();
-  private readonly replyQueues = new Map<string, FakeReply[]>();
-  private readonly reconnecting = new Set<() => void>();
-  private consumer: FakeConsumer | undefined;
-  private nextTag = 1;
-  private isUp = true;
-
-  constructor(readonly queueName = 'dynamos.requests') {}
-
-  get online(): boolean {
-    return this.isUp;
-  }
-
-  /** Requests not yet acknowledged: waiting in the queue or delivered and unsettled. */
-  get pending(): number {
-    return this.ready.length + this.unacked.size;
-  }
-
-  /** A requester publishes a request (persistent: it survives `down()`). */
-  publishRequest(body: string | Uint8Array, properties: FakeMessageProperties = {}): void {
-    this.ready.push({ body: typeof body === 'string' ? new TextEncoder().encode(body) : body, properties, redelivered: false });
-    this.dispatch();
-  }
-
-  /** The answers in reply queue `replyTo`, oldest first. */
-  replies(replyTo: string): readonly FakeReply[] {
-    return this.replyQueues.get(replyTo) ?? [];
-  }
-
-  /** The connection drops: unacknowledged requests are requeued (redelivered), the consumer is gone. */
-  down(): void {
-    this.isUp = false;
-    const requeued = [...this.unacked.entries()].sort(([a], [b]) => a - b).map(([, u]) => ({ ...u.message, redelivered: true }));
-    this.unacked.clear();
-    this.ready.unshift(...requeued);
-    const consumer = this.consumer;
-    this.consumer = undefined;
-    consumer?.lost();
-  }
-
-  /** The broker is back; queues that lost their connection reconnect. */
-  up(): void {
-    this.isUp = true;
-    const waiting = [...this.reconnecting];
-    this.reconnecting.clear();
-    for (const reconnect of waiting) reconnect();
-  }
-
-  restart(): void {
-    this.down();
-    this.up();
-  }
-
-  /** @internal for FakeRequestQueue */
-  subscribe(consumer: FakeConsumer): void {
-    this.requireUp();
-    this.consumer = consumer;
-    this.dispatch();
-  }
-
-  /** @internal the consumer's channel closes: what it had not acknowledged is requeued (redelivered). */
-  unsubscribe(consumer: FakeConsumer): void {
-    if (this.consumer === consumer) this.consumer = undefined;
-    const held = [...this.unacked.entries()].filter(([, u]) => u.consumer === consumer).sort(([a], [b]) => a - b);
-    for (const [tag] of held) this.unacked.delete(tag);
-    this.ready.unshift(...held.map(([, u]) => ({ ...u.message, redelivered: true })));
-    this.dispatch();
-  }
-
-  /** @internal called when the broker is up again */
-  whenUp(reconnect: () => void): void {
-    if (this.isUp) reconnect();
-    else this.reconnecting.add(reconnect);
-  }
-
-  /** @internal settles a delivery; a tag from a lost connection is ignored (already requeued). */
-  settle(consumer: FakeConsumer, tag: number, outcome: 'ack' | 'requeue'): void {
-    const held = this.unacked.get(tag);
-    if (held?.consumer !== consumer || !this.isUp) return;
-    this.unacked.delete(tag);
-    if (outcome === 'requeue') this.ready.unshift({ ...held.message, redelivered: true });
-    this.dispatch();
-  }
-
-  /** @internal a confirmed publish to a reply queue */
-  publishReply(replyTo: string, reply: FakeReply): void {
-    this.requireUp();
-    let queue = this.replyQueues.get(replyTo);
-    if (queue === undefined) this.replyQueues.set(replyTo, (queue = []));
-    queue.push(reply);
-  }
-
-  /** @internal a confirmed publish to the dead-letter exchange */
-  publishDeadLetter(deadLetter: FakeDeadLetter): void {
-    this.requireUp();
-    this.deadLetters.push(deadLetter);
-  }
-
-  private requireUp(): void {
-    if (!this.isUp) throw new DynamosError('ADAPTER_UNAVAILABLE', 'fake broker is down', { retryable: true });
-  }
-
-  private dispatch(): void {
-    const consumer = this.consumer;
-    if (consumer === undefined || !this.isUp) return;
-    while (this.ready.length > 0 && [...this.unacked.values()].filter((u) => u.consumer === consumer).length < consumer.prefetch) {
-      const message = this.ready.shift() as StoredMessage;
-      const tag = this.nextTag++;
-      this.unacked.set(tag, { message, consumer });
-      queueMicrotask(() => consumer.deliver(tag, message));
-    }
-  }
-}
+export { FakeRequestBroker } from './fake-request-broker.js';
+export type { FakeDeadLetter, FakeMessageProperties, FakeReply } from './fake-request-broker.js';
 
 interface Handling {
   readonly request: QueuedRequest;
   readonly properties: FakeMessageProperties;
   readonly verdict: Promise<QueueVerdict>;
   settled?: QueueVerdict;
+  /** What became of a `retryLater`: put back in the delay queue, or dropped because the broker was down. */
+  retry?: 'putBack' | 'dropped';
 }
 
 /**
  * The RequestQueue port over a {@link FakeRequestBroker}, with the port's promises kept the simple
  * way (no bounds): each message id is run once and answered once however often it is delivered;
- * answers that could not be published while the broker was down are published when it is up.
+ * answers that could not be published while the broker was down are published when it is up. A
+ * `retryLater` request goes to the broker's delay queue with its retry count one higher, up to
+ * `maxRetries` times (default 5); after that its status and body are the answer.
  */
 export class FakeRequestQueue implements RequestQueue {
   readonly name = 'fake';
@@ -188,7 +37,7 @@ export class FakeRequestQueue implements RequestQueue {
   private consumer: FakeConsumer | undefined;
   private closing: Promise<void> | undefined;
 
-  constructor(private readonly broker: FakeRequestBroker, private readonly options: { readonly prefetch?: number; readonly maxDeliveries?: number } = {}) {}
+  constructor(private readonly broker: FakeRequestBroker, private readonly options: { readonly prefetch?: number; readonly maxDeliveries?: number; readonly maxRetries?: number } = {}) {}
 
   /** Deliveries being handled. */
   get unsettled(): number {
@@ -213,7 +62,7 @@ export class FakeRequestQueue implements RequestQueue {
 
   private connect(): void {
     if (this.closing !== undefined) return;
-    for (const [id, handling] of this.handlings) if (handling.settled !== undefined) this.publish(id, handling);
+    for (const [id, handling] of this.handlings) if (handling.settled !== undefined && handling.settled.kind !== 'retryLater') this.publish(id, handling);
     const consumer: FakeConsumer = {
       prefetch: this.options.prefetch ?? 8,
       deliver: (tag, message) => {
@@ -239,7 +88,8 @@ export class FakeRequestQueue implements RequestQueue {
     let handling = this.handlings.get(id);
     if (handling === undefined) {
       const credential = credentialOf(message.properties.headers ?? {});
-      const request: QueuedRequest = { body: message.body, messageId: id, correlationId, replyTo, ...(credential === undefined ? {} : { credential }) };
+      const retries = retriesOf(message.properties.headers ?? {});
+      const request: QueuedRequest = { body: message.body, messageId: id, correlationId, replyTo, retries, ...(credential === undefined ? {} : { credential }) };
       const missing = replyTo === undefined ? 'replyTo' : correlationId === undefined ? 'correlationId' : undefined;
       const started: Handling = {
         request,
@@ -270,17 +120,33 @@ export class FakeRequestQueue implements RequestQueue {
   private async run(request: QueuedRequest): Promise<QueueVerdict> {
     this.handlerRuns += 1;
     const verdict = await (this.handler as (request: QueuedRequest) => Promise<QueueVerdict>)(request);
-    if (verdict.kind === 'reply') JSON.stringify(verdict.body);
-    return verdict;
+    if (verdict.kind !== 'poison') JSON.stringify(verdict.body);
+    const exhausted = verdict.kind === 'retryLater' && request.retries >= (this.options.maxRetries ?? 5);
+    return exhausted ? { kind: 'reply', status: verdict.status, body: verdict.body } : verdict;
   }
 
-  /** Publishes a settled answer once; false while the broker is down (the answer stays kept). */
+  /**
+   * Publishes a settled verdict once; false while the broker is down (an answer stays kept, a
+   * retry is dropped: the broker redelivers the request). A retry put back is not an answer: the
+   * id is forgotten, and the request handled afresh when it returns.
+   */
   private publish(id: string, handling: Handling): boolean {
-    if (this.answered.has(id)) return true;
+    if (this.answered.has(id) || handling.retry === 'putBack') return true;
     const { request, settled } = handling;
-    if (settled === undefined || !this.broker.online) return false;
+    if (settled === undefined || handling.retry === 'dropped') return false;
+    if (!this.broker.online) {
+      if (settled.kind === 'retryLater') this.forget(id, handling, 'dropped');
+      return false;
+    }
+    if (settled.kind === 'retryLater') {
+      const headers = { ...handling.properties.headers, [retriesHeader]: request.retries + 1 };
+      this.broker.publishDelayed({ body: request.body, properties: { ...handling.properties, messageId: id, headers } }, settled.afterMs);
+      this.forget(id, handling, 'putBack');
+      return true;
+    }
     if (settled.kind === 'reply') {
       this.broker.publishReply(request.replyTo ?? '', { correlationId: request.correlationId, messageId: id, status: settled.status, body: JSON.parse(JSON.stringify(settled.body ?? null)) as unknown });
+      settled.confirmed?.();
     } else {
       const headers = withoutCredential(handling.properties.headers ?? {});
       this.broker.publishDeadLetter({ body: request.body, properties: { ...handling.properties, messageId: id, headers: { ...headers, 'x-dynamos-reason': settled.reason } }, reason: settled.reason });
@@ -289,5 +155,10 @@ export class FakeRequestQueue implements RequestQueue {
     this.handlings.delete(id);
     this.failures.delete(id);
     return true;
+  }
+
+  private forget(id: string, handling: Handling, retry: 'putBack' | 'dropped'): void {
+    handling.retry = retry;
+    if (this.handlings.get(id) === handling) this.handlings.delete(id);
   }
 }

@@ -7,7 +7,7 @@ import { z } from 'zod';
 export const influxConfigSchema = z
   .strictObject({
     /** The InfluxDB 1.x HTTP endpoint, such as `http://127.0.0.1:8086`. */
-    url: z.url({ protocol: /^https?$/ }),
+    url: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }),
     /** Created when missing. @default 'dynamos' */
     database: z.string().min(1).default('dynamos'),
     /** Retention policy to write into; it must exist. @default the database's default policy */

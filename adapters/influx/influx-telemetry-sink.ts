@@ -3,11 +3,11 @@ import https from 'node:https';
 import { InfluxDB } from 'influx';
 import type { IPoint, IPoolOptions } from 'influx';
 import type { DecisionRecord } from '../../knowledge/audit/decision-record.js';
-import { DynamosError } from '../../knowledge/errors.js';
 import type { Clock } from '../../knowledge/ports/clock.js';
 import type { Logger } from '../../knowledge/ports/logger.js';
 import type { MetricSample } from '../../knowledge/ports/metrics-source.js';
 import type { TelemetrySink } from '../../knowledge/ports/telemetry-sink.js';
+import { parseSettings } from '../../knowledge/problems.js';
 import { influxConfigSchema } from './config.js';
 import type { InfluxConfig, ResolvedInfluxConfig } from './config.js';
 import { decisionPoint, samplePoint } from './influx-points.js';
@@ -66,15 +66,7 @@ export class InfluxTelemetrySink implements TelemetrySink {
 
   /** @throws DynamosError CONFIG_INVALID when the config does not parse. */
   constructor(config: InfluxConfig, deps: { logger: Logger; clock: Clock }) {
-    const parsed = influxConfigSchema.safeParse(config);
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-      throw new DynamosError('CONFIG_INVALID', `influx config: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, {
-        retryable: false,
-        details: { problems },
-      });
-    }
-    this.config = parsed.data;
+    this.config = parseSettings(influxConfigSchema, config, 'the InfluxDB config');
     this.logger = deps.logger.child({ adapter: 'influx', database: this.config.database });
     this.clock = deps.clock;
     const url = new URL(this.config.url);

@@ -22,6 +22,8 @@ export interface JobProcessOptions {
   /** Tags the process's command line so its runner (and tests) can find it. */
   readonly runnerId: string;
   readonly env: Readonly<Record<string, string>>;
+  /** V8's old-space limit of the job, in MiB: past it the job fails instead of growing. */
+  readonly heapMiB?: number;
 }
 
 export interface Exit {
@@ -46,7 +48,7 @@ export class JobProcess {
 
   constructor(opts: JobProcessOptions) {
     this.child = fork(jobEntry, [`--dynamos-runner=${opts.runnerId}`], {
-      execArgv: fromSource ? ['--import', tsxLoader()] : [],
+      execArgv: [...(fromSource ? ['--import', tsxLoader()] : []), ...(opts.heapMiB === undefined ? [] : [`--max-old-space-size=${opts.heapMiB}`])],
       detached: true,
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       env: { ...pick(process.env, inheritedVariables), ...opts.env },

@@ -8,11 +8,13 @@ import type { Logger } from '../../knowledge/ports/logger.js';
 import { parseSettings } from '../../knowledge/problems.js';
 import type { JobStats } from '../../services/job/job-protocol.js';
 import type { LocalJobRunnerConfig } from './config.js';
-import { localJobRunnerConfigSchema } from './config.js';
+import { duckdbMemoryLimitOf, localJobRunnerConfigSchema, v8HeapMiBOf } from './config.js';
 import type { JobProcess } from './job-process.js';
 import { describeExit } from './job-process.js';
 import { ResultCollector } from './result-collector.js';
 import { TableCatalog } from './table-catalog.js';
+import type { JobCgroupsProbe, JobGroup } from './job-memory-cgroup.js';
+import { detectJobCgroups } from './job-memory-cgroup.js';
 import { makeJobTempDir, removeDir, sweepOrphanedTempDirs } from './temp-dirs.js';
 import { WarmPool } from './warm-pool.js';
 
@@ -28,6 +30,8 @@ interface JobRun {
   readonly token: string;
   readonly takenAt: number;
   tempDir?: string;
+  /** The job's OS memory group, where the machine allows one. */
+  memoryGroup?: Promise<JobGroup | undefined>;
   assignedAt?: number;
   /** Why the runner ended the job, when it did. */
   stoppedAs?: Stop;
@@ -56,15 +60,21 @@ export class LocalJobRunner implements JobRunner {
   private readonly live = new Set<JobProcess>();
   private readonly catalog = new TableCatalog();
   private readonly jobThreads: number | undefined;
+  private readonly jobMemoryBytes: number;
+  /** The OS memory limit of jobs, or why there is none. */
+  private readonly memoryGroups: Promise<JobCgroupsProbe>;
   private closed = false;
 
   constructor(config: LocalJobRunnerConfig, private readonly deps: { logger: Logger; clock: Clock }) {
     const c = parseSettings(localJobRunnerConfigSchema, config, 'the job runner config');
     this.tempRoot = c.tempRoot ?? os.tmpdir();
     this.jobThreads = c.jobThreads;
-    const env: Record<string, string> = {};
-    if (c.jobMemoryLimit !== undefined) env['DYNAMOS_JOB_MEMORY_LIMIT'] = c.jobMemoryLimit;
-    this.pool = new WarmPool(c.warmProcesses, { runnerId: this.runnerId, env }, deps);
+    const env = { DYNAMOS_JOB_MEMORY_LIMIT: duckdbMemoryLimitOf(c) };
+    this.pool = new WarmPool(c.warmProcesses, { runnerId: this.runnerId, env, heapMiB: v8HeapMiBOf(c) }, deps);
+    this.jobMemoryBytes = c.jobMemoryMiB * 2 ** 20;
+    this.memoryGroups = c.jobMemoryCgroup === 'off'
+      ? Promise.resolve({ kind: 'unavailable', reason: 'turned off (runner.jobMemoryCgroup: off)' })
+      : openJobMemoryGroups({ runnerId: this.runnerId, ...(c.jobCgroupParent === undefined ? {} : { parent: c.jobCgroupParent }) }, deps.logger);
     this.swept = sweepOrphanedTempDirs(this.tempRoot).then((removed) => {
       if (removed.length > 0) deps.logger.warn('removed temp directories of job runners that died', { removed });
       return removed;
@@ -78,7 +88,7 @@ export class LocalJobRunner implements JobRunner {
       const process = this.pool.take();
       this.live.add(process);
       void process.exited.then(() => this.live.delete(process));
-      return { spec, process, token: randomBytes(16).toString('hex'), takenAt: performance.now() };
+      return { spec, process, token: randomBytes(16).toString('hex'), takenAt: performance.now(), memoryGroup: this.placeInMemoryGroup(process) };
     });
     const byParty = new Map(runs.map((r) => [r.spec.party, r]));
     // The jobs reading data run at once: share the cores among them instead of oversubscribing.
@@ -117,6 +127,7 @@ export class LocalJobRunner implements JobRunner {
       signal?.removeEventListener('abort', onAbort);
       runs.forEach((r) => r.process.kill());
       await Promise.all(runs.map((r) => r.process.exited));
+      await Promise.all(runs.map((r) => r.memoryGroup?.then((group) => group?.remove()).catch((error: unknown) => this.deps.logger.warn('a job memory group could not be removed', { error: (error as Error).message }))));
       await Promise.all(runs.map((r) => (r.tempDir === undefined ? undefined : removeDir(r.tempDir))));
       await collector.close();
       // Refill only now, so starting the next warm processes does not take CPU from this request.
@@ -130,18 +141,41 @@ export class LocalJobRunner implements JobRunner {
     return this.pool.whenWarm();
   }
 
+  /** How a job's memory is bounded here: DuckDB's and V8's limits, and the OS limit or why there is none. */
+  async memoryBounds(): Promise<{ readonly jobMemoryMiB: number; readonly osLimit: string }> {
+    const probe = await this.memoryGroups;
+    return { jobMemoryMiB: this.jobMemoryBytes / 2 ** 20, osLimit: probe.kind === 'usable' ? `cgroup ${probe.groups.kind} (${probe.groups.path})` : `none: ${probe.reason}` };
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.pool.close();
     await this.catalog.close();
     for (const p of this.live) p.kill();
     await Promise.all([...this.live].map((p) => p.exited));
+    const probe = await this.memoryGroups;
+    if (probe.kind === 'usable') await probe.groups.close();
+  }
+
+  /** Puts a job's process in its own OS memory group, where the machine allows one; a process that cannot be placed is ended. */
+  private async placeInMemoryGroup(process: JobProcess): Promise<JobGroup | undefined> {
+    const probe = await this.memoryGroups;
+    if (probe.kind !== 'usable' || process.pid === undefined) return undefined;
+    try {
+      return await probe.groups.place(process.pid, this.jobMemoryBytes);
+    } catch (error) {
+      // A job the OS cannot bound does not run unbounded.
+      this.deps.logger.warn('a job process could not be given its memory limit; it is ended', { error: (error as Error).message });
+      process.kill();
+      return undefined;
+    }
   }
 
   private async assign(run: JobRun, byParty: Map<string, JobRun>, collector: ResultCollector, threads: number, resultLimit: ResultLimit | undefined): Promise<void> {
     const { spec } = run;
     const tableReads = await this.catalog.readsFor(spec.tables);
     await run.process.ready;
+    await run.memoryGroup;
     let output;
     if (spec.output.to === 'requester') output = { ...collector.address, token: run.token };
     else {
@@ -183,6 +217,9 @@ export class LocalJobRunner implements JobRunner {
         error = { code: e instanceof DynamosError ? e.code : 'STREAM_INVALID', message: (e as Error).message };
       });
     }
+    if (status !== 'succeeded' && done === undefined && failed === undefined && run.stoppedAs === undefined && (await oomKilled(run))) {
+      error = { code: 'JOB_OUT_OF_MEMORY', message: `the job passed its memory limit of ${this.jobMemoryBytes / 2 ** 20} MiB and the operating system stopped it` };
+    }
     if (status !== 'succeeded') failDependents(run, byParty);
     const stats: JobStats | undefined = done?.stats ?? failed?.stats;
     const readyAt = run.process.readyAt ?? endedAt;
@@ -202,6 +239,23 @@ export class LocalJobRunner implements JobRunner {
     this.events.emit('jobEnded', report);
     return report;
   }
+}
+
+async function oomKilled(run: JobRun): Promise<boolean> {
+  const group = await run.memoryGroup?.catch(() => undefined);
+  return (await group?.oomKilled().catch(() => false)) ?? false;
+}
+
+/** The OS memory groups of jobs, or why there are none (logged once, at start). */
+async function openJobMemoryGroups(opts: { runnerId: string; parent?: string }, logger: Logger): Promise<JobCgroupsProbe> {
+  const probe = await detectJobCgroups(opts, { logger });
+  if (probe.kind === 'unavailable') {
+    logger.warn('jobs run without an OS memory limit (DuckDB\'s and V8\'s limits still hold)', { reason: probe.reason });
+    return probe;
+  }
+  const removed = await probe.groups.sweepOrphaned();
+  if (removed.length > 0) logger.warn('removed the job memory groups of job runners that died', { removed });
+  return probe;
 }
 
 function stop(run: JobRun, why: Stop): void {

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { DynamosError } from '../../knowledge/errors.js';
 import type { Signal } from '../../knowledge/ports/metrics-source.js';
-import { describeProblems, problemsFromZod } from '../../knowledge/problems.js';
+import { parseSettings } from '../../knowledge/problems.js';
 import type { QueryAlternative } from './default-queries.js';
 import { defaultQueries, renderQuery } from './default-queries.js';
 
@@ -84,11 +83,5 @@ export type ResolvedPrometheusConfig = z.output<typeof prometheusConfigSchema>;
  * @throws DynamosError CONFIG_INVALID
  */
 export function resolvePrometheusConfig(config: PrometheusConfig): ResolvedPrometheusConfig {
-  const parsed = prometheusConfigSchema.safeParse(config);
-  if (parsed.success) return parsed.data;
-  const problems = problemsFromZod(parsed.error);
-  throw new DynamosError('CONFIG_INVALID', `invalid Prometheus config:\n${describeProblems(problems)}`, {
-    retryable: false,
-    details: { problems },
-  });
+  return parseSettings(prometheusConfigSchema, config, 'the Prometheus config');
 }

@@ -41,12 +41,27 @@ interface Handling<R> {
   publishing: Promise<boolean> | undefined;
 }
 
+/** A delivery's part in the handling of its id, started by it or joined. */
+export interface JoinedHandling<R> {
+  readonly verdict: Promise<QueueVerdict>;
+  /** Whether this delivery started the handler run. */
+  readonly started: boolean;
+  /**
+   * Publishes this handling's verdict once (see {@link AnswerLedger.publishOnce}). Bound to the
+   * handling rather than the id: a delivery that joined a retry still learns that the retry was
+   * put back after the id was forgotten.
+   */
+  publishOnce(publish: (request: R, verdict: QueueVerdict) => Promise<void>): Promise<boolean>;
+}
+
 /**
  * What the queue knows per message id, so a request is run and answered once however often the
  * broker delivers it: the handlings under way (a redelivery joins the running one), the verdicts
  * not yet published (kept across a lost connection and published after reconnecting), the ids
  * answered (bounded: least recently answered forgotten first) and how often each id's handler
- * threw. `R` is what publishing needs of the request.
+ * threw. `R` is what publishing needs of the request. A `retryLater` verdict is not an answer:
+ * once its copy is in the delay queue (or its publish failed) the id's handling is forgotten, not
+ * recorded as answered, so the request is handled afresh when it returns.
  */
 export class AnswerLedger<R> {
   private readonly answered: BoundedMemory<true>;
@@ -68,9 +83,9 @@ export class AnswerLedger<R> {
    * whether this call started it. A run that throws is forgotten (the next delivery runs again)
    * and counted in {@link failuresOf}.
    */
-  handle(id: string, request: R, run: () => Promise<QueueVerdict>): { verdict: Promise<QueueVerdict>; started: boolean } {
+  handle(id: string, request: R, run: () => Promise<QueueVerdict>): JoinedHandling<R> {
     const current = this.handlings.get(id);
-    if (current !== undefined) return { verdict: current.verdict, started: false };
+    if (current !== undefined) return this.joined(id, current, false);
     const handling: Handling<R> = {
       request,
       settled: undefined,
@@ -90,7 +105,7 @@ export class AnswerLedger<R> {
         ),
     };
     this.handlings.set(id, handling);
-    return { verdict: handling.verdict, started: true };
+    return this.joined(id, handling, true);
   }
 
   /** How often `id`'s handler has thrown. */
@@ -106,19 +121,7 @@ export class AnswerLedger<R> {
   async publishOnce(id: string, publish: (request: R, verdict: QueueVerdict) => Promise<void>): Promise<boolean> {
     if (this.answered.has(id)) return true;
     const handling = this.handlings.get(id);
-    if (handling?.settled === undefined) return false;
-    const verdict = handling.settled;
-    handling.publishing ??= publish(handling.request, verdict).then(
-      () => {
-        this.markAnswered(id);
-        return true;
-      },
-      () => {
-        handling.publishing = undefined;
-        return false;
-      },
-    );
-    return handling.publishing;
+    return handling === undefined ? false : this.publishHandling(id, handling, publish);
   }
 
   /** Records `id` as answered without a handler (dead-lettered before it ran). */
@@ -128,9 +131,38 @@ export class AnswerLedger<R> {
     this.failures.delete(id);
   }
 
-  /** Ids whose verdict is known but not yet published (and no attempt is under way). */
+  /** Ids whose answer (not a `retryLater`) is known but not yet published, and no attempt is under way. */
   keptAnswers(): string[] {
-    return [...this.handlings].filter(([, h]) => h.settled !== undefined && h.publishing === undefined).map(([id]) => id);
+    return [...this.handlings].filter(([, h]) => h.settled !== undefined && h.settled.kind !== 'retryLater' && h.publishing === undefined).map(([id]) => id);
+  }
+
+  private joined(id: string, handling: Handling<R>, started: boolean): JoinedHandling<R> {
+    return { verdict: handling.verdict, started, publishOnce: (publish) => this.publishHandling(id, handling, publish) };
+  }
+
+  private publishHandling(id: string, handling: Handling<R>, publish: (request: R, verdict: QueueVerdict) => Promise<void>): Promise<boolean> {
+    if (this.answered.has(id)) return Promise.resolve(true);
+    const verdict = handling.settled;
+    if (verdict === undefined) return Promise.resolve(false);
+    const deferred = verdict.kind === 'retryLater';
+    handling.publishing ??= publish(handling.request, verdict).then(
+      () => {
+        if (deferred) this.forget(id, handling);
+        else this.markAnswered(id);
+        return true;
+      },
+      () => {
+        // A retry not put back is dropped rather than kept: the broker redelivers the request.
+        if (deferred) this.forget(id, handling);
+        else handling.publishing = undefined;
+        return false;
+      },
+    );
+    return handling.publishing;
+  }
+
+  private forget(id: string, handling: Handling<R>): void {
+    if (this.handlings.get(id) === handling) this.handlings.delete(id);
   }
 
   /** Handlings whose verdict is not yet published, running or not. */

@@ -22,7 +22,10 @@ export function heldRequestOf(message: ConsumeMessage): HeldRequest {
   const headers = (props.headers ?? {}) as Record<string, unknown>;
   const credential = credentialOf(headers);
   return {
-    request: { body, messageId: nonEmptyString(props.messageId) ?? contentMessageId(body, correlationId, replyTo), correlationId, replyTo, ...(credential === undefined ? {} : { credential }) },
+    request: {
+      body, messageId: nonEmptyString(props.messageId) ?? contentMessageId(body, correlationId, replyTo), correlationId, replyTo, retries: retriesOf(headers),
+      ...(credential === undefined ? {} : { credential }),
+    },
     contentType: nonEmptyString(props.contentType),
     headers,
   };
@@ -42,6 +45,20 @@ export function credentialOf(headers: Readonly<Record<string, unknown>>): string
 /** Headers without the credential: a dead-lettered message must not hand its token to whoever reads that queue. */
 export function withoutCredential(headers: Readonly<Record<string, unknown>>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== credentialHeader));
+}
+
+/** The header that counts how often a request was put back in the delay queue (see verdict-publisher.ts). */
+export const retriesHeader = 'x-dynamos-retries';
+
+/**
+ * How often a request was put back: its `x-dynamos-retries` header as a whole number, else 0. A
+ * requester may set the header itself, but only to its own loss: any value it could send gives its
+ * request no more retries than one without the header.
+ */
+export function retriesOf(headers: Readonly<Record<string, unknown>>): number {
+  const value = headers[retriesHeader];
+  const count = typeof value === 'number' ? value : typeof value === 'string' || Buffer.isBuffer(value) ? Number(value.toString()) : Number.NaN;
+  return Number.isSafeInteger(count) && count > 0 ? count : 0;
 }
 
 /** The id of a message that came without `messageId`: `sha256:<hex>`. */

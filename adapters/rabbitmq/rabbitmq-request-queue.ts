@@ -3,13 +3,15 @@ import { DynamosError } from '../../knowledge/errors.js';
 import type { Clock } from '../../knowledge/ports/clock.js';
 import type { Logger } from '../../knowledge/ports/logger.js';
 import type { QueuedRequest, QueueVerdict, RequestQueue } from '../../knowledge/ports/request-queue.js';
+import { parseSettings } from '../../knowledge/problems.js';
 import { AnswerLedger } from './answer-ledger.js';
 import { rabbitMqConfigSchema } from './config.js';
 import type { RabbitMqConfig, ResolvedRabbitMqConfig } from './config.js';
-import { heldRequestOf, missingAnswerProperty, withoutCredential } from './held-request.js';
+import { heldRequestOf, missingAnswerProperty } from './held-request.js';
 import type { HeldRequest } from './held-request.js';
 import { reconnectDelayMs } from './reconnect-backoff.js';
 import { RabbitMqSession } from './rabbitmq-session.js';
+import { publishVerdict, verdictWithinRetries } from './verdict-publisher.js';
 
 /** What the queue has done so far, for health checks, `/metrics` and tests. */
 export interface RabbitMqRequestQueueStats {
@@ -19,6 +21,8 @@ export interface RabbitMqRequestQueueStats {
   readonly replies: number;
   /** Requests published to the dead-letter exchange and confirmed. */
   readonly deadLettered: number;
+  /** Requests put back in the delay queue (a `retryLater` verdict) and confirmed. */
+  readonly delayedForRetry: number;
   /** Deliveries of an id already answered or being handled: settled without a second run. */
   readonly duplicates: number;
   /** Successful reconnects after the connection was lost. */
@@ -37,7 +41,8 @@ export interface RabbitMqRequestQueueStats {
  * dead-letter queue with an `x-dynamos-reason` header. A request is run and answered once per id
  * even when redelivered (see {@link AnswerLedger}). When the broker goes away it reconnects with
  * jittered exponential backoff on the injected clock; answers computed meanwhile are published
- * after reconnecting, and their redelivered requests acked without running again.
+ * after reconnecting, and their redelivered requests acked without running again. A `retryLater`
+ * request is put back in the delay queue (see verdict-publisher.ts) up to `maxRetries` times.
  */
 export class RabbitMqRequestQueue implements RequestQueue {
   readonly name = 'rabbitmq';
@@ -53,19 +58,11 @@ export class RabbitMqRequestQueue implements RequestQueue {
   private failedAttempts = 0;
   private closed = false;
   private closing: Promise<void> | undefined;
-  private readonly counts = { handlerRuns: 0, replies: 0, deadLettered: 0, duplicates: 0, reconnects: 0, answersPublishedOnReconnect: 0 };
+  private readonly counts = { handlerRuns: 0, replies: 0, deadLettered: 0, delayedForRetry: 0, duplicates: 0, reconnects: 0, answersPublishedOnReconnect: 0 };
 
   /** @throws DynamosError CONFIG_INVALID when the config does not parse. */
   constructor(config: RabbitMqConfig, deps: { logger: Logger; clock: Clock }) {
-    const parsed = rabbitMqConfigSchema.safeParse(config);
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-      throw new DynamosError('CONFIG_INVALID', `rabbitmq config: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, {
-        retryable: false,
-        details: { problems },
-      });
-    }
-    this.config = parsed.data;
+    this.config = parseSettings(rabbitMqConfigSchema, config, 'the RabbitMQ config');
     this.logger = deps.logger.child({ adapter: 'rabbitmq', queue: this.config.queue });
     this.clock = deps.clock;
     this.ledger = new AnswerLedger(this.config.dedupeMemorySize);
@@ -203,7 +200,7 @@ export class RabbitMqRequestQueue implements RequestQueue {
     const run = missing === undefined
       ? () => this.runHandler(held.request)
       : () => Promise.resolve<QueueVerdict>({ kind: 'poison', reason: `no ${missing}: nothing can receive the answer` });
-    const handling = this.ledger.handle(id, held, run);
+    let handling = this.ledger.handle(id, held, run);
     if (!handling.started) this.counts.duplicates += 1;
     try {
       await handling.verdict;
@@ -214,9 +211,10 @@ export class RabbitMqRequestQueue implements RequestQueue {
         return session.nack(message, true);
       }
       const reason = `handler failed ${failures} times: ${messageOf(error)}`;
-      await this.ledger.handle(id, held, () => Promise.resolve<QueueVerdict>({ kind: 'poison', reason })).verdict;
+      handling = this.ledger.handle(id, held, () => Promise.resolve<QueueVerdict>({ kind: 'poison', reason }));
+      await handling.verdict;
     }
-    const published = await this.ledger.publishOnce(id, (request, verdict) => this.publishAnswer(request, verdict));
+    const published = await handling.publishOnce((request, verdict) => this.publishAnswer(request, verdict));
     if (published) session.ack(message);
     else if (session === this.session && session.alive) this.recycle(session, 'an answer was not confirmed');
   }
@@ -225,9 +223,10 @@ export class RabbitMqRequestQueue implements RequestQueue {
     const handle = this.handler;
     if (handle === undefined) throw new DynamosError('INTERNAL', 'rabbitmq request queue has no handler', { retryable: false });
     this.counts.handlerRuns += 1;
-    const verdict = await handle(request);
-    // An answer that cannot be encoded would never publish: count it as the handler failing.
-    if (verdict.kind === 'reply') JSON.stringify({ status: verdict.status, body: verdict.body });
+    const verdict = verdictWithinRetries(await handle(request), request.retries, this.config.maxRetries);
+    if (verdict.kind === 'reply' && request.retries > 0) {
+      this.logger.info(`request answered ${verdict.status} after ${request.retries} retries`, { messageId: request.messageId });
+    }
     return verdict;
   }
 
@@ -243,36 +242,26 @@ export class RabbitMqRequestQueue implements RequestQueue {
   /** Publishes on the current session and waits for the broker's confirm. */
   private async publishAnswer(held: HeldRequest, verdict: QueueVerdict): Promise<void> {
     const session = this.session;
-    const { request } = held;
+    const { messageId } = held.request;
     if (session === undefined || !session.alive) throw new DynamosError('ADAPTER_UNAVAILABLE', 'rabbitmq: not connected', { retryable: true });
-    const timeoutMs = this.config.publishConfirmTimeoutMs;
     try {
-      switch (verdict.kind) {
-        case 'reply': {
-          const content = Buffer.from(JSON.stringify({ status: verdict.status, body: verdict.body }));
-          await session.publishConfirmed('', request.replyTo ?? '', content, {
-            correlationId: request.correlationId, messageId: request.messageId, contentType: 'application/json', persistent: true, mandatory: true,
-          }, timeoutMs);
-          this.counts.replies += 1;
-          return;
-        }
-        case 'poison': {
-          await session.publishConfirmed(this.config.deadLetterExchange, this.config.queue, Buffer.from(request.body), {
-            headers: { ...withoutCredential(held.headers), 'x-dynamos-reason': verdict.reason },
-            messageId: request.messageId, correlationId: request.correlationId, replyTo: request.replyTo, contentType: held.contentType, persistent: true,
-          }, timeoutMs);
-          this.counts.deadLettered += 1;
-          this.logger.warn(`request dead-lettered to "${this.config.deadLetterQueue}": ${verdict.reason}`, { messageId: request.messageId });
-          return;
-        }
-        default: {
-          const _exhaustive: never = verdict;
-          throw new DynamosError('INTERNAL', `unknown verdict ${JSON.stringify(_exhaustive)}`, { retryable: false });
-        }
-      }
+      await publishVerdict(session, this.config, held, verdict);
     } catch (error) {
-      this.logger.warn('an answer was not confirmed: it is kept and published again after reconnecting', { messageId: request.messageId, error: messageOf(error) });
+      this.logger.warn(verdict.kind === 'retryLater'
+        ? 'a request could not be put back for a retry: the broker redelivers it after reconnecting'
+        : 'an answer was not confirmed: it is kept and published again after reconnecting', { messageId, error: messageOf(error) });
       throw error;
+    }
+    if (verdict.kind === 'reply') {
+      this.counts.replies += 1;
+      verdict.confirmed?.();
+    }
+    else if (verdict.kind === 'poison') {
+      this.counts.deadLettered += 1;
+      this.logger.warn(`request dead-lettered to "${this.config.deadLetterQueue}": ${verdict.reason}`, { messageId });
+    } else {
+      this.counts.delayedForRetry += 1;
+      this.logger.debug(`request put back in "${this.config.delayQueue}" for ${verdict.afterMs} ms`, { messageId, retries: held.request.retries + 1 });
     }
   }
 }

@@ -24,7 +24,8 @@ export class RabbitMqSession {
 
   /**
    * Connects, declares the durable request queue (dead-lettering to the dead-letter exchange),
-   * the dead-letter exchange and queue, and sets the prefetch.
+   * the dead-letter exchange and queue, the delay queue (dead-lettering what expires back to the
+   * request queue), and sets the prefetch.
    * @throws whatever amqplib throws when the broker refuses or is unreachable.
    */
   static async open(config: ResolvedRabbitMqConfig, deps: { clock: Clock; logger: Logger }, onLost: (session: RabbitMqSession, reason: string) => void): Promise<RabbitMqSession> {
@@ -45,6 +46,7 @@ export class RabbitMqSession {
       await channel.assertQueue(config.deadLetterQueue, { durable: true });
       await channel.bindQueue(config.deadLetterQueue, config.deadLetterExchange, '');
       await channel.assertQueue(config.queue, { durable: true, arguments: { 'x-dead-letter-exchange': config.deadLetterExchange } });
+      await channel.assertQueue(config.delayQueue, { durable: true, arguments: delayQueueArguments(config) });
       await channel.prefetch(config.prefetch);
       session = new RabbitMqSession(connection, channel, deps, onLost);
       return session;
@@ -134,4 +136,12 @@ export class RabbitMqSession {
     this.lost = true;
     if (!this.closing) this.onLost(this, reason);
   }
+}
+
+/**
+ * The delay queue's arguments: what expires in it goes through the default exchange back to the
+ * request queue. A queue declared earlier with other arguments makes the declaration fail.
+ */
+export function delayQueueArguments(config: Pick<ResolvedRabbitMqConfig, 'queue'>): Record<string, string> {
+  return { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': config.queue };
 }

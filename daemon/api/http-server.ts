@@ -2,7 +2,9 @@ import type { Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
+import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
+import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { SignedHead } from '../../knowledge/audit/checkpoint.js';
@@ -17,6 +19,7 @@ import { errorResponse } from './error-status.js';
 import { requireAdmin, requireDecisionReader, requireStewardOrAdmin } from './identity.js';
 import type { Intake } from './request-intake.js';
 import { answerRequest } from './request-intake.js';
+import type { HttpReply } from './response.js';
 
 export interface ApiDeps {
   readonly intake: Intake;
@@ -31,6 +34,8 @@ export interface ApiDeps {
   /** The decision log's head, freshly signed, and the public key that verifies it, for auditors. */
   readonly audit?: { signedHead(): SignedHead; readonly publicKeyPem: string };
   readonly metrics?: { readonly contentType: string; text(): Promise<string> };
+  /** Jobs running and requests waiting for room, and how job memory is bounded, for /healthz. */
+  readonly jobs?: () => Record<string, unknown>;
 }
 
 /** The daemon's HTTP API: the original's requestApproval, policy and audit, health and metrics. */
@@ -39,16 +44,18 @@ export function createApi(deps: ApiDeps): Hono {
   const kb = deps.intake.knowledge;
   const reply = (c: { json: (body: unknown, status: ContentfulStatusCode) => Response }, status: number, body: unknown) => c.json(body, status as ContentfulStatusCode);
   const identify = (c: Parameters<typeof credentialsOf>[0]) => deps.authenticator.identify(credentialsOf(c));
+  const limitBody = bodyLimitOf(deps.bodyLimitBytes);
 
   app.post(
     '/api/v1/requestApproval',
-    bodyLimit({
-      maxSize: deps.bodyLimitBytes,
-      onError: (c) => c.json({ code: 'REQUEST_TOO_LARGE', message: `the body exceeds the ${deps.bodyLimitBytes}-byte limit` }, 413),
-    }),
+    limitBody,
     async (c) => {
-      const answer = await answerRequest(deps.intake, await c.req.text(), { credentials: credentialsOf(c), signal: c.req.raw.signal });
+      const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
+      const sent = outgoing === undefined ? {} : { sent: (reply: HttpReply) => answerSent(outgoing, reply.status) };
+      const answer = await answerRequest(deps.intake, await c.req.text(), { credentials: credentialsOf(c), signal: c.req.raw.signal, ...sent });
       if (answer.status === 401) c.header('WWW-Authenticate', bearerChallenge);
+      const retryAfter = answer.body['code'] === 'OVERLOADED' ? (answer.body['details'] as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds : undefined;
+      if (retryAfter !== undefined) c.header('Retry-After', String(retryAfter));
       return reply(c, answer.status, answer.body);
     },
   );
@@ -57,14 +64,14 @@ export function createApi(deps: ApiDeps): Hono {
     requireStewardOrAdmin(await identify(c), c.req.param('steward'));
     return c.json(agreementOf(kb, c.req.param('steward')));
   });
-  app.put('/api/v1/agreements/:steward', async (c) => {
+  app.put('/api/v1/agreements/:steward', limitBody, async (c) => {
     requireStewardOrAdmin(await identify(c), c.req.param('steward'));
     const changed = replaceAgreement(kb, c.req.param('steward'), await jsonBody(c.req), deps.clock.now());
     deps.logger.warn('an agreement changed over the API', { ...changed });
     return c.json(changed);
   });
 
-  app.put('/api/v1/parties/:party/status', async (c) => {
+  app.put('/api/v1/parties/:party/status', limitBody, async (c) => {
     requireAdmin(await identify(c), 'mark parties online or offline');
     const party = c.req.param('party');
     const m = kb.current().marketplace;
@@ -106,6 +113,7 @@ export function createApi(deps: ApiDeps): Hono {
       inFlight: k.inFlight.size,
       monitor: { lastReadAt: k.monitor.lastReadAt ?? null, error: k.monitor.error ?? null },
       auth: deps.authenticator.summary(),
+      ...(deps.jobs === undefined ? {} : { jobs: deps.jobs() }),
     });
   });
 
@@ -117,6 +125,38 @@ export function createApi(deps: ApiDeps): Hono {
     return c.json(body, status as ContentfulStatusCode);
   });
   return app;
+}
+
+/**
+ * Resolves once the answer with `status` was handed whole to the operating system, and rejects
+ * when the connection closed first or another answer (an error page) went out instead.
+ */
+function answerSent(outgoing: HttpBindings['outgoing'], status: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    outgoing.once('finish', () => (outgoing.statusCode === status ? resolve() : reject(new Error(`a ${outgoing.statusCode} went out instead of the ${status} answer`))));
+    outgoing.once('close', () => {
+      if (!outgoing.writableFinished) reject(new Error('the connection closed before the answer was sent'));
+    });
+  });
+}
+
+/**
+ * 413 REQUEST_TOO_LARGE for a body over `maxBytes`, answered as soon as the limit is known to be
+ * passed, without reading the rest. That rest is still on its way, so the connection cannot carry
+ * another request: `Connection: close` makes the client send its next one on a fresh connection,
+ * and Node's server closes this one once the answer is out. Without it a client's next request on
+ * the kept-alive connection met a reset (the server adapter gave up draining the unread body). The
+ * alternative, reading the rest of the body to keep the connection, would have the daemon read
+ * whatever a client chooses to send.
+ */
+function bodyLimitOf(maxBytes: number): MiddlewareHandler {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: (c) => {
+      c.header('Connection', 'close');
+      return c.json({ code: 'REQUEST_TOO_LARGE', message: `the body exceeds the ${maxBytes}-byte limit` }, 413);
+    },
+  });
 }
 
 /** RFC 6750's challenge: a bearer token is what the daemon asks for. */
@@ -154,7 +194,7 @@ export async function startHttpServer(app: Hono, opts: { host: string; port: num
   const https = tls === undefined ? {} : { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key, ca: tls.clientCa, requestCert: tls.clientCa !== undefined, rejectUnauthorized: false } };
   const server = createAdaptorServer({ fetch: app.fetch, ...https }) as Server;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenFailure(error, opts)));
     server.listen(opts.port, opts.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
@@ -167,4 +207,19 @@ export async function startHttpServer(app: Hono, opts: { host: string; port: num
         server.closeAllConnections();
       }),
   };
+}
+
+/** Why a listen failed that the settings can fix: the port or host is wrong for this machine. */
+const listenReasons: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the port is in use',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: "the address is not one of this machine's",
+  ENOTFOUND: 'no such host',
+};
+
+/** A settings problem (host, port) as CONFIG_INVALID in one line; anything else as it came. */
+function listenFailure(error: NodeJS.ErrnoException, at: { host: string; port: number }): Error {
+  const reason = error.code === undefined ? undefined : listenReasons[error.code];
+  if (reason === undefined) return error;
+  return new DynamosError('CONFIG_INVALID', `cannot listen on ${at.host}:${at.port}: ${reason}`, { retryable: false, cause: error, details: { host: at.host, port: at.port } });
 }

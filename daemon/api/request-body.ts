@@ -11,6 +11,8 @@ import type { Problem } from '../../knowledge/problems.js';
 import { formatPath, problemsFromZod } from '../../knowledge/problems.js';
 import type { SurfaceRefusal } from '../../knowledge/sql-surface.js';
 import { marketplaceIndex } from '../mape/marketplace-index.js';
+import type { RequestLimits } from './request-limits.js';
+import { defaultRequestLimits, requestLimitProblems } from './request-limits.js';
 import { foldIdentifier } from '../../knowledge/sql-surface.js';
 
 /**
@@ -40,10 +42,13 @@ export type RequestApprovalBody = z.input<typeof requestApprovalSchema>;
 
 /**
  * Turns a body into a DataRequest, or throws REQUEST_INVALID listing every problem with its path:
+ * first the limits on depth and length (alone, as nothing else may read a body past them), then
  * the shape, then names the marketplace does not know (request type, stewards, options,
  * algorithm), then the query (one SELECT, as DuckDB's parser reads it).
  */
-export async function parseRequestBody(body: unknown, m: Marketplace, inspector: QueryInspector): Promise<DataRequest> {
+export async function parseRequestBody(body: unknown, m: Marketplace, inspector: QueryInspector, limits: RequestLimits = defaultRequestLimits): Promise<DataRequest> {
+  const beyondLimits = requestLimitProblems(body, limits);
+  if (beyondLimits.length > 0) throw invalid(beyondLimits);
   const parsed = requestApprovalSchema.safeParse(body);
   if (!parsed.success) throw invalid(problemsFromZod(parsed.error));
   const b = parsed.data;

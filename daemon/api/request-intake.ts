@@ -1,4 +1,3 @@
-import { DynamosError } from '../../knowledge/errors.js';
 import type { KnowledgeBase } from '../../knowledge/knowledge-base.js';
 import type { QueryInspector } from '../../knowledge/ports/query-inspector.js';
 import type { RequestLoop } from '../loop/request-loop.js';
@@ -6,6 +5,8 @@ import type { Authenticator, Credentials } from './authenticator.js';
 import { checkBodyUserName } from './authenticator.js';
 import { errorResponse } from './error-status.js';
 import { parseRequestBody } from './request-body.js';
+import type { RequestLimits } from './request-limits.js';
+import { defaultRequestLimits, parseBodyJson } from './request-limits.js';
 import type { HttpReply } from './response.js';
 import { replyTo } from './response.js';
 
@@ -15,6 +16,8 @@ export interface Intake {
   readonly requests: RequestLoop;
   /** Who sent a request: the same check over HTTP and AMQP. */
   readonly authenticator: Authenticator;
+  /** How deep and long a body may be (`limits.request` of the settings). @default defaultRequestLimits */
+  readonly limits?: RequestLimits;
 }
 
 /** Watches an answer go out: resolves once it was sent whole, rejects saying why it was not. */
@@ -30,14 +33,9 @@ export async function answerRequest(intake: Intake, text: string, opts: { creden
   try {
     // Who asks comes first: an unauthenticated caller gets no parsing of its SQL.
     const requester = await intake.authenticator.requester(opts.credentials ?? {});
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch (cause) {
-      throw new DynamosError('REQUEST_INVALID', `the body is not valid JSON: ${(cause as Error).message}`, { retryable: false });
-    }
+    const body = parseBodyJson(text, intake.limits ?? defaultRequestLimits);
     if (requester !== undefined) checkBodyUserName(requester, body);
-    const request = await parseRequestBody(body, intake.knowledge.current().marketplace, intake.inspector);
+    const request = await parseRequestBody(body, intake.knowledge.current().marketplace, intake.inspector, intake.limits);
     const asked = requester === undefined ? request : { ...request, requester: requester.name };
     const { sent } = opts;
     if (sent === undefined) return replyTo(await intake.requests.handle(asked, opts.signal));

@@ -1,5 +1,7 @@
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey, JWTVerifyOptions, KeyInput } from 'jose';
+import { LRUCache } from 'lru-cache';
+import { entryBytes } from '../../knowledge/cache-bytes.js';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { Clock } from '../../knowledge/ports/clock.js';
 import type { Logger } from '../../knowledge/ports/logger.js';
@@ -44,18 +46,29 @@ export class TokenVerifier {
    * Tokens verified lately, by their exact text: a client sends the same token with request after
    * request, and a signature check costs about 0.3 ms. A hit still checks the time window on the
    * clock; an entry lasts at most {@link rememberMs}, so a key the issuer withdrew stops working
-   * within that time even for a token that has not expired.
+   * within that time even for a token that has not expired. Bounded by the bytes of the tokens and
+   * identities it keeps, least recently used first out.
    */
-  private readonly verified = new Map<string, { readonly identity: Identity; readonly from: number; readonly until: number }>();
-  static readonly remembered = 1024;
+  private readonly verified: LRUCache<string, { readonly identity: Identity; readonly from: number; readonly until: number }>;
+  /** 4 MiB: thousands of ordinary tokens of about 1 KB. */
+  static readonly defaultRememberBytes = 4 * 1024 * 1024;
   static readonly rememberMs = 60_000;
   private static readonly longestRemembered = 8192;
 
   constructor(
     issuers: readonly TrustedIssuer[],
-    private readonly opts: { readonly clock: Clock; readonly clockToleranceSeconds: number; readonly logger?: Logger },
+    private readonly opts: { readonly clock: Clock; readonly clockToleranceSeconds: number; readonly logger?: Logger; readonly rememberBytes?: number },
   ) {
     this.byIssuer = new Map(issuers.map((i) => [i.issuer, i]));
+    this.verified = new LRUCache({
+      maxSize: opts.rememberBytes ?? TokenVerifier.defaultRememberBytes,
+      sizeCalculation: ({ identity }, token) => entryBytes(token, identity.name, ...identity.roles),
+    });
+  }
+
+  /** The bytes its memory of verified tokens holds now (never more than `rememberBytes`). */
+  get rememberedBytes(): number {
+    return this.verified.calculatedSize;
   }
 
   /** The issuers trusted, by name. */
@@ -80,7 +93,6 @@ export class TokenVerifier {
       const tolerance = this.opts.clockToleranceSeconds * 1000;
       const until = Math.min((payload.exp ?? 0) * 1000 + tolerance, now + TokenVerifier.rememberMs);
       const from = payload.nbf === undefined ? now : Math.max(now, payload.nbf * 1000 - tolerance);
-      if (this.verified.size >= TokenVerifier.remembered) this.verified.delete(this.verified.keys().next().value as string);
       this.verified.set(token, { identity, from, until });
     }
     return identity;

@@ -18,11 +18,13 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('start the example marketplace, send the original DYNAMOS requests, print the answers, stop')
-    .option('--rows <n>', 'rows per steward of the generated example data', integer(1), 10_000)
-    .action(async (opts: { rows: number }) => {
+    .option('--rows <n>', 'rows per steward of the generated example data (default 10000); data already in ./data/example must have them', integer(1))
+    .option('--force', 'regenerate the example data even over the files already in ./data/example')
+    .action(async (opts: { rows?: number; force?: boolean }) => {
       // Its own decision log (and audit key), so the demo never takes the log of a daemon running beside it.
       const scratch = await mkdtemp(path.join(os.tmpdir(), 'dynamos-demo-'));
-      const daemon = await startDaemon({ port: 0, exampleRows: opts.rows, logLevel: 'warn', decisionLogFile: path.join(scratch, 'decisions.jsonl') }).catch(async (error: unknown) => {
+      const example = { ...(opts.rows === undefined ? {} : { exampleRows: opts.rows }), regenerateExampleData: opts.force === true };
+      const daemon = await startDaemon({ port: 0, ...example, logLevel: 'warn', decisionLogFile: path.join(scratch, 'decisions.jsonl') }).catch(async (error: unknown) => {
         await rm(scratch, { recursive: true, force: true });
         throw error;
       });

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { generateWageGapData } from '../../experiments/datasets/generate-wage-gap.js';
+import { existingExampleFiles, writeExampleData } from '../../experiments/datasets/example-data.js';
+import { DynamosError } from '../../knowledge/errors.js';
 import { processOutput } from './check-config.js';
 import { integer } from './options.js';
 
@@ -12,9 +13,15 @@ export function registerGenerateData(program: Command): void {
     .option('--rows <n>', 'rows per steward (and per table: one appointment per person)', integer(1), 10_000)
     .option('--seed <n>', 'seed of the generator', integer(0), 1)
     .option('--stewards <names>', 'comma-separated steward names', 'UVA,VU,RUG')
-    .action(async (opts: { out: string; rows: number; seed: number; stewards: string }) => {
+    .option('--force', 'overwrite files already there (without it, existing files stop the command)')
+    .action(async (opts: { out: string; rows: number; seed: number; stewards: string; force?: boolean }) => {
       const stewards = opts.stewards.split(',').map((s) => s.trim()).filter((s) => s !== '');
-      const files = await generateWageGapData(opts.out, stewards, { rows: opts.rows, seed: opts.seed });
+      const existing = opts.force === true ? [] : await existingExampleFiles(opts.out, stewards);
+      if (existing.length > 0) {
+        // main.ts prints it and exits 2: nothing was written.
+        throw new DynamosError('CONFIG_INVALID', `${existing[0]} exists${existing.length > 1 ? ` (and ${existing.length - 1} more of the files to write)` : ''}: --force overwrites`, { retryable: false });
+      }
+      const files = await writeExampleData(opts.out, stewards, { rows: opts.rows, seed: opts.seed });
       for (const file of files) processOutput.out(file);
     });
 }

@@ -1,9 +1,5 @@
 import type { Command } from 'commander';
-import { DynamosError } from '../../knowledge/errors.js';
-import { problemsFromZod } from '../../knowledge/problems.js';
 import type { DaemonConfigInput } from '../config.js';
-import { daemonConfigSchema } from '../config.js';
-import type { RunningDaemon } from '../start-daemon.js';
 import { startDaemon } from '../start-daemon.js';
 import { loadSettingsFile } from '../settings-file.js';
 import { exitBadConfig, processOutput, reportProblems } from './check-config.js';
@@ -16,6 +12,7 @@ interface ServeOptions {
   host?: string;
   port?: number;
   rows?: number;
+  force?: boolean;
   warm?: number;
   deadlineMs?: number;
   strategy?: 'dynamos' | 'threshold' | 'utility';
@@ -39,6 +36,7 @@ export function mergeServeOptions(file: DaemonConfigInput, o: ServeOptions): Dae
     ...set('host', o.host),
     ...set('port', o.port),
     ...set('exampleRows', o.rows),
+    ...(o.force === true ? { regenerateExampleData: true } : {}),
     ...set('jobDeadlineMs', o.deadlineMs),
     ...set('logLevel', o.logLevel),
     ...set('decisionLogFile', o.decisionLog),
@@ -60,7 +58,8 @@ export function registerServe(program: Command): void {
     .option('--data-dir <dir>', 'where table files resolve (the example generates its data here)')
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
     .option('--port <port>', 'port to listen on, 0 picks one (default 8080)', integer(0, 65535))
-    .option('--rows <n>', 'rows per steward of the generated example data (default 10000)', integer(1))
+    .option('--rows <n>', 'rows per steward of the generated example data (default 10000); data already in --data-dir must have them', integer(1))
+    .option('--force', 'regenerate the example data even over the files already in --data-dir (docs/marketplace-config.md#the-example-data)')
     .option('--warm <n>', 'job processes kept started and waiting (default 3)', integer(0, 64))
     .option('--deadline-ms <ms>', 'kill a job this long after it starts (default 600000)', integer(1))
     .option('--strategy <name>', 'archetype strategy: dynamos, threshold or utility (default dynamos)')
@@ -78,24 +77,8 @@ export function registerServe(program: Command): void {
         process.exitCode = exitBadConfig;
         return;
       }
-      const merged = mergeServeOptions(file.settings, opts);
-      const checked = daemonConfigSchema.safeParse(merged);
-      if (!checked.success) {
-        reportProblems(problemsFromZod(checked.error), processOutput);
-        process.exitCode = exitBadConfig;
-        return;
-      }
-      let daemon: RunningDaemon;
-      try {
-        daemon = await startDaemon(merged);
-      } catch (error) {
-        if (error instanceof DynamosError && error.code === 'CONFIG_INVALID') {
-          processOutput.err(error.message);
-          process.exitCode = exitBadConfig;
-          return;
-        }
-        throw error;
-      }
+      // A bad setting, a port in use or data it would overwrite: startDaemon throws CONFIG_INVALID, and main.ts exits 2.
+      const daemon = await startDaemon(mergeServeOptions(file.settings, opts));
       processOutput.out(`DYNAMOS is serving the ${daemon.marketplace().name} marketplace at ${daemon.url} (strategy ${daemon.config.strategy.name})`);
       const key = daemon.auditKey;
       processOutput.out(`decisions are logged to ${daemon.config.decisionLogFile}, signed with audit key ${key.keyId} (${key.publicFile}; GET /api/v1/audit/key serves it):`);

@@ -2,7 +2,8 @@
  * `npm run bench`: every figure the issues name, medians and ratios measured in one run, written
  * as JSON to bench-results/latest.json and printed. Runs from the build (dist/), as users do, under
  * scripts/with-test-servers.ts so the figures that need RabbitMQ and Prometheus get real ones.
- * BENCH_ONLY=dataPlane, BENCH_ONLY=adaptation or BENCH_ONLY=replay runs one part; BENCH_REPEATS sets the repeats.
+ * BENCH_ONLY=dataPlane, adaptation, replay or soak runs one part; BENCH_REPEATS sets the repeats,
+ * SOAK_REQUESTS the soak's requests.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,6 +12,7 @@ import { packageRoot } from '../../daemon/package-root.js';
 import { adaptationFigures } from './adaptation-figures.js';
 import { dataPlaneFigures } from './data-plane-figures.js';
 import { replayFigures } from './replay-figures.js';
+import { soakFigures } from './soak-figures.js';
 
 const repeats = Number(process.env['BENCH_REPEATS'] ?? 7);
 const only = process.env['BENCH_ONLY'];
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
     if (only === undefined || only === 'dataPlane') figures['dataPlane'] = await dataPlaneFigures(scratch, repeats, log);
     if (only === undefined || only === 'adaptation') figures['adaptation'] = await adaptationFigures(scratch, repeats, log);
     if (only === undefined || only === 'replay') figures['replay'] = await replayFigures(scratch, repeats, log);
+    if (only === undefined || only === 'soak') figures['soak'] = await soakFigures(scratch, log);
     const out = path.join(packageRoot(), 'bench-results');
     await mkdir(out, { recursive: true });
     const text = JSON.stringify(figures, null, 2);

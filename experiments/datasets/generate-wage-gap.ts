@@ -22,20 +22,21 @@ const aanstellingenHeader =
 const fields = ['ECON', 'G&M', 'TECH', 'GEDR', 'RECHT', 'NATU', 'TAAL'];
 const linesPerWrite = 10_000;
 
-/** Writes `<dir>/<steward>/Personen.csv` and `Aanstellingen.csv`; returns the files written. */
+/** The table files of `stewards` in `dir`, in the order they are written: each steward's Personen, then Aanstellingen. */
+export function wageGapFiles(dir: string, stewards: readonly string[]): string[] {
+  return stewards.flatMap((steward) => [path.join(dir, steward, 'Personen.csv'), path.join(dir, steward, 'Aanstellingen.csv')]);
+}
+
+/** Writes `<dir>/<steward>/Personen.csv` and `Aanstellingen.csv`, replacing any there; returns the files written. */
 export async function generateWageGapData(dir: string, stewards: readonly string[], opts: GenerateOptions): Promise<string[]> {
-  const written: string[] = [];
   for (const [index, steward] of stewards.entries()) {
-    const stewardDir = path.join(dir, steward);
-    await mkdir(stewardDir, { recursive: true });
+    const [personen, aanstellingen] = wageGapFiles(dir, [steward]) as [string, string];
+    await mkdir(path.dirname(personen), { recursive: true });
     const random = seededRandom(((opts.seed ?? 1) * 7919 + index * 104_729) >>> 0);
     const instcode = steward.toUpperCase().replace(/[^A-Z]/g, '').slice(0, 3).padEnd(3, 'X');
-    const personen = path.join(stewardDir, 'Personen.csv');
-    const aanstellingen = path.join(stewardDir, 'Aanstellingen.csv');
     await writeAtomically(personen, aanstellingen, instcode, opts.rows, random);
-    written.push(personen, aanstellingen);
   }
-  return written;
+  return wageGapFiles(dir, stewards);
 }
 
 /** Both files appear whole or not at all: a reader never sees a half-written table. */

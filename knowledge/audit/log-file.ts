@@ -1,5 +1,7 @@
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { LRUCache } from 'lru-cache';
+import { entryBytes } from '../cache-bytes.js';
 import { DynamosError } from '../errors.js';
 import type { Clock } from '../ports/clock.js';
 import { systemClock } from '../ports/clock.js';
@@ -26,6 +28,8 @@ export interface DecisionLogOptions {
   readonly logger?: Logger;
   /** Records kept in memory for `find`. @default 10000 */
   readonly keepRecent?: number;
+  /** Bytes those records may take in memory, whatever their number. @default 32 MiB */
+  readonly keepRecentBytes?: number;
 }
 
 /** What opening a log found and did. */
@@ -52,7 +56,7 @@ export interface LogOpening {
  */
 export class FileDecisionLog {
   /** Recent records as their JSON line: one flat string each is far cheaper for the GC to keep than the object tree. */
-  private readonly recent = new Map<string, string>();
+  private readonly recent: LRUCache<string, string>;
   private state: 'open' | 'closed' | 'lost' | 'broken' = 'open';
   private closing: Promise<void> | undefined;
   private sinceCheckpoint = 0;
@@ -66,7 +70,9 @@ export class FileDecisionLog {
     private readonly fd: number,
     private readonly lock: LogLock,
     private readonly opts: Required<DecisionLogOptions>,
-  ) {}
+  ) {
+    this.recent = new LRUCache({ max: opts.keepRecent, maxSize: opts.keepRecentBytes, sizeCalculation: (text, requestId) => entryBytes(requestId, text) });
+  }
 
   /**
    * Opens a log for writing: takes its lock, cuts off a torn last line (keeping its bytes in
@@ -77,7 +83,7 @@ export class FileDecisionLog {
    *   tampering that continuing would hide (see readLogEnd); the file is then left as it was.
    */
   static async open(file: string, options: DecisionLogOptions): Promise<FileDecisionLog> {
-    const opts = { signer: options.signer, clock: options.clock ?? systemClock, logger: options.logger ?? silentLogger, keepRecent: options.keepRecent ?? 10_000, checkpointEvery: options.checkpointEvery ?? 100 };
+    const opts = { signer: options.signer, clock: options.clock ?? systemClock, logger: options.logger ?? silentLogger, keepRecent: options.keepRecent ?? 10_000, keepRecentBytes: options.keepRecentBytes ?? 32 * 1024 * 1024, checkpointEvery: options.checkpointEvery ?? 100 };
     try {
       mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     } catch (cause) {
@@ -140,6 +146,11 @@ export class FileDecisionLog {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
     return found;
+  }
+
+  /** The bytes the recent records kept for `find` hold now (never more than `keepRecentBytes`). */
+  get recentBytes(): number {
+    return this.recent.calculatedSize;
   }
 
   /** The newest record's number and hash. */
@@ -214,9 +225,7 @@ export class FileDecisionLog {
   }
 
   private remember(requestId: string, text: string): void {
-    this.recent.delete(requestId);
     this.recent.set(requestId, text);
-    if (this.recent.size > this.opts.keepRecent) this.recent.delete(this.recent.keys().next().value as string);
   }
 }
 

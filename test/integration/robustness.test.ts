@@ -96,6 +96,20 @@ describe('robustness: the embedded default under load and hostile requests', fun
     assert.equal(small.status, 200, 'at the limit is within it');
   });
 
+  it('a job past its memory limit is stopped by the OS and answered JOB_OUT_OF_MEMORY; the daemon goes on', async function () {
+    // DuckDB's own limit set high, so the OS limit (a cgroup, where the machine allows one) is what stops the job.
+    daemon = await start({ runner: { warmProcesses: 1, jobMemoryMiB: 256, jobMemoryLimit: '4GB' } });
+    const bounds = await daemon.runner.memoryBounds();
+    if (!bounds.osLimit.startsWith('cgroup')) this.skip(); // no OS limit without root or a delegated cgroup: ${bounds.osLimit}
+    authorization = (await bearer(daemon, analyst)).authorization;
+    const tens = 'WITH t(x) AS (VALUES (1),(2),(3),(4),(5),(6),(7),(8),(9),(10))';
+    const hungry = `${tens} SELECT count(DISTINCT p.Unieknr || a.x || b.x || c.x || d.x || e.x) AS n FROM Personen p, t a, t b, t c, t d, t e`;
+    const answer = await post(body({ providers: ['VU'], algorithm: 'none', query: hungry }));
+    assert.equal(answer.status, 422, JSON.stringify(answer.json).slice(0, 500));
+    assert.equal(answer.json.code, 'JOB_OUT_OF_MEMORY');
+    assert.equal((await post(body())).status, 200, 'the next request is served');
+  });
+
   it('a stranger sending bytes to the TTP job\'s port does not touch the request', async () => {
     daemon = await start();
     authorization = (await bearer(daemon, analyst)).authorization;

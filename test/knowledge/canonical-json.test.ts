@@ -22,4 +22,34 @@ describe('canonical JSON', () => {
     assert.equal(digestOfImmutable(value), digestOf(value));
     assert.notEqual(digestOf({ ...value, y: 3 }), digestOf(value));
   });
+
+  it('writes what JSON.stringify writes for values whose keys are already in order', () => {
+    const values: unknown[] = [
+      [],
+      {},
+      [1, 'two', null, true, [[]], { a: [{}] }],
+      { a: { b: { c: [1, [2, [3, { d: 'e' }]]] } }, f: -1.5e-7, g: '\u2028 \ud800 "' },
+      Array.from({ length: 50 }, (_, i) => (i % 3 === 0 ? { i, j: [i, { k: String(i) }] } : i % 3 === 1 ? [i, [i]] : `s${i}`)),
+    ];
+    for (const value of values) assert.equal(canonicalJson(value), JSON.stringify(value));
+  });
+
+  it('hashes a value nested 100,000 deep (request metadata) instead of overflowing the stack', () => {
+    let value: unknown = 'leaf';
+    let expected = '"leaf"';
+    for (let i = 0; i < 100_000; i++) {
+      value = i % 2 === 0 ? { z: value, a: i } : [value];
+      expected = i % 2 === 0 ? `{"a":${i},"z":${expected}}` : `[${expected}]`;
+    }
+    assert.equal(canonicalJson(value), expected);
+    assert.match(digestOf({ request: { metadata: value } }), /^[0-9a-f]{64}$/);
+  });
+
+  it('refuses a value that contains itself, as JSON.stringify does', () => {
+    const looped: Record<string, unknown> = { a: 1 };
+    looped['self'] = { back: [looped] };
+    assert.throws(() => canonicalJson(looped), TypeError);
+    const shared = { x: 1 };
+    assert.equal(canonicalJson({ a: shared, b: [shared] }), '{"a":{"x":1},"b":[{"x":1}]}', 'a value met twice is not a loop');
+  });
 });

@@ -39,12 +39,33 @@ describe('tables a query reads (DuckDB parser, knowledge/query-tables)', () => {
   });
 
   it('answers a text it has seen as it did the first time, each text on its own, past its memory size', async () => {
-    const texts = Array.from({ length: DuckDBQueryInspector.rememberedQueries + 5 }, (_, i) => `SELECT * FROM t${i}`);
-    for (const text of texts) await inspector.inspect(text);
-    for (const i of [0, 3, texts.length - 1]) {
-      assert.deepEqual(await inspector.inspect(texts[i] as string), { kind: 'select', statements: 1, tables: [`t${i}`], refused: [] });
+    const small = await DuckDBQueryInspector.create({ rememberBytes: 256 * 1024 });
+    try {
+      // 200 distinct texts of about 8 KiB: ten times what the memory may hold.
+      const texts = Array.from({ length: 200 }, (_, i) => `SELECT * FROM t${i} WHERE note <> '${'x'.repeat(8 * 1024)}'`);
+      for (const text of texts) {
+        await small.inspect(text);
+        assert.ok(small.rememberedBytes <= 256 * 1024, `holds ${small.rememberedBytes} bytes`);
+      }
+      assert.ok(small.rememberedBytes > 128 * 1024, 'it does remember, up to its bound');
+      for (const i of [0, 3, texts.length - 1]) {
+        assert.deepEqual(await small.inspect(texts[i] as string), { kind: 'select', statements: 1, tables: [`t${i}`], refused: [] });
+      }
+      assert.equal((await small.inspect('SELEC 1')).kind, 'syntaxError');
+      assert.equal((await small.inspect('SELEC 1')).kind, 'syntaxError');
+    } finally {
+      await small.close();
     }
-    assert.equal((await inspector.inspect('SELEC 1')).kind, 'syntaxError');
-    assert.equal((await inspector.inspect('SELEC 1')).kind, 'syntaxError');
+  });
+
+  it('keeps no text larger than its whole memory', async () => {
+    const small = await DuckDBQueryInspector.create({ rememberBytes: 64 * 1024 });
+    try {
+      const huge = `SELECT * FROM Personen WHERE note <> '${'x'.repeat(64 * 1024)}'`;
+      assert.deepEqual(await small.inspect(huge), { kind: 'select', statements: 1, tables: ['Personen'], refused: [] });
+      assert.equal(small.rememberedBytes, 0);
+    } finally {
+      await small.close();
+    }
   });
 });

@@ -19,7 +19,7 @@ describe('verified requesters over AMQP: the token in the message\'s authorizati
     keys = testKeys('ES256');
     broker = new FakeRequestBroker();
     queue = new FakeRequestQueue(broker);
-    await startAmqpIntake(queue, world.api(world.authenticator([testIssuer(keys)])).intake, { logger: silentLogger });
+    await startAmqpIntake(queue, world.api(world.authenticator([testIssuer(keys)])).intake, { logger: silentLogger, clock: world.clock });
   });
   after(async () => {
     await queue?.close();
@@ -38,6 +38,8 @@ describe('verified requesters over AMQP: the token in the message\'s authorizati
   it('runs a request whose token is valid, as the token\'s user', async () => {
     const answer = await ask(requestBody(analyst), `Bearer ${await signToken(keys, world.clock.now())}`);
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    // The final record follows the broker's confirm of the answer.
+    await waitFor('the record', () => world.decisions.get(answer.body.jobId as string)?.outcome.kind === 'completed');
     assert.equal(world.decisions.get(answer.body.jobId as string)?.requester, analyst);
   });
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { CandidateExplanation, ObjectiveScore } from '../../../knowledge/decision.js';
 import type { KnowledgeSnapshot } from '../../../knowledge/knowledge-snapshot.js';
+import { parseSettings } from '../../../knowledge/problems.js';
 import type { Analysis } from '../analyze.js';
 import type { LoadProblem, PartyLoad } from './party-load.js';
 import { describeBlindness, describeLoad, describeLoadValues, describeProblem, peakOf, percent, readLoads } from './party-load.js';
@@ -29,10 +30,10 @@ export type ThresholdConfigInput = z.input<typeof thresholdConfigSchema>;
  * A rule whose archetype is infeasible passes to the next; when none applies, the dynamos rules
  * decide. A reading the rules need that is missing or stale also hands the decision to the
  * dynamos rules, and the reason says which reading.
- * @throws ZodError when the config is invalid
+ * @throws DynamosError CONFIG_INVALID when the config is invalid
  */
 export function createThresholdStrategy(input: ThresholdConfigInput = {}): Strategy {
-  const config = thresholdConfigSchema.parse(input);
+  const config = parseSettings(thresholdConfigSchema, input, "the threshold strategy's options");
   return { name: 'threshold', rank: (k, a) => rankByThreshold(k, a, config) };
 }
 

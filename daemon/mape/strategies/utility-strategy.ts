@@ -1,5 +1,6 @@
 import type { CandidateExplanation } from '../../../knowledge/decision.js';
 import type { KnowledgeSnapshot } from '../../../knowledge/knowledge-snapshot.js';
+import { parseSettings } from '../../../knowledge/problems.js';
 import type { Analysis } from '../analyze.js';
 import { dynamosStrategy } from './dynamos-strategy.js';
 import { applyHysteresis } from './hysteresis.js';
@@ -24,10 +25,10 @@ export type { UtilityConfig, UtilityConfigInput } from './utility-config.js';
  * requester and stewards through a hold-down and a tolerance band. Blind (a CPU or memory
  * reading missing or stale), it ranks with the dynamos rules and says so.
  * Design: docs/designs/004-adaptation-strategies.md.
- * @throws ZodError when the config is invalid
+ * @throws DynamosError CONFIG_INVALID when the config is invalid
  */
 export function createUtilityStrategy(input: UtilityConfigInput = {}): Strategy {
-  const config = utilityConfigSchema.parse(input);
+  const config = parseSettings(utilityConfigSchema, input, "the utility strategy's options");
   const weights = normaliseWeights(config.weights);
   return { name: 'utility', rank: (k, a) => rankByUtility(k, a, config, weights) };
 }

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { SimulatedClock } from 'xstate';
 import { FakeRequestBroker, FakeRequestQueue } from '../../../adapters/fake/fake-request-queue.js';
 import { echoHandler, requestQueueContract, waitFor } from '../../contract/request-queue.contract.js';
 import type { RequestQueueWorld } from '../../contract/request-queue.contract.js';
 
 function fakeWorld(): Promise<RequestQueueWorld> {
-  const broker = new FakeRequestBroker();
+  const clock = new SimulatedClock();
+  const broker = new FakeRequestBroker({ clock });
   const queues: FakeRequestQueue[] = [];
   let replyQueues = 0;
   return Promise.resolve({
@@ -26,6 +28,8 @@ function fakeWorld(): Promise<RequestQueueWorld> {
       })),
     // Requests in the broker not in a consumer's hands: a closed queue's deliveries were requeued.
     waitingRequests: () => Promise.resolve(broker.pending - queues.reduce((n, q) => n + q.unsettled, 0)),
+    delayedRequests: () => Promise.resolve(broker.delayed),
+    letTimePass: (ms) => Promise.resolve(clock.increment(ms)),
     restart: async (whileDown) => {
       broker.down();
       await whileDown?.();
@@ -53,6 +57,18 @@ describe('FakeRequestBroker', () => {
     await waitFor('the redelivery', () => seen.length === 2);
     assert.deepEqual(seen, [{ id: 'a', redelivered: false }, { id: 'a', redelivered: true }]);
     assert.equal(broker.pending, 2);
+  });
+
+  it('moves a delayed request back to the request queue only once it and every one delayed before it expired, as RabbitMQ does', () => {
+    const clock = new SimulatedClock();
+    const broker = new FakeRequestBroker({ clock });
+    const body = new TextEncoder().encode('x');
+    broker.publishDelayed({ body, properties: { messageId: 'long' } }, 5000);
+    broker.publishDelayed({ body, properties: { messageId: 'short' } }, 1000);
+    clock.increment(1000);
+    assert.deepEqual([broker.delayed, broker.pending], [2, 0], 'the short one waits behind the long one');
+    clock.increment(4000);
+    assert.deepEqual([broker.delayed, broker.pending], [0, 2]);
   });
 
   it('refuses publishes while down, and a queue publishes the answers it kept once the broker is up', async () => {

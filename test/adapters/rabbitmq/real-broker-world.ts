@@ -3,6 +3,7 @@ import { connect } from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { createRabbitMqRequestQueue } from '../../../adapters/rabbitmq/index.js';
 import type { RabbitMqConfig, RabbitMqRequestQueue } from '../../../adapters/rabbitmq/index.js';
+import { delayQueueArguments } from '../../../adapters/rabbitmq/rabbitmq-session.js';
 import type { Clock } from '../../../knowledge/ports/clock.js';
 import { systemClock } from '../../../knowledge/ports/clock.js';
 import type { Logger } from '../../../knowledge/ports/logger.js';
@@ -35,11 +36,11 @@ class Requester {
 
 /**
  * A real RabbitMQ broker as the request-queue contract's world: a request queue, dead-letter
- * exchange and queue with names of their own (removed on close), a requester connection that
+ * exchange and queue, and delay queue with names of their own (removed on close), a requester connection that
  * reconnects after `restart()`, and queues under test built by {@link createRabbitMqRequestQueue}.
  */
 export class RealBrokerWorld implements RequestQueueWorld {
-  readonly names: { readonly queue: string; readonly deadLetterExchange: string; readonly deadLetterQueue: string };
+  readonly names: { readonly queue: string; readonly deadLetterExchange: string; readonly deadLetterQueue: string; readonly delayQueue: string };
   private requester: Requester | undefined;
   /** The requester, or its reconnection while the broker restarts. */
   private requesterReady!: Promise<Requester>;
@@ -53,7 +54,7 @@ export class RealBrokerWorld implements RequestQueueWorld {
     private readonly deps: { readonly logger: Logger; readonly clock: Clock },
   ) {
     const prefix = `dynamos.test.${randomUUID()}`;
-    this.names = { queue: `${prefix}.requests`, deadLetterExchange: `${prefix}.dead`, deadLetterQueue: `${prefix}.dead` };
+    this.names = { queue: `${prefix}.requests`, deadLetterExchange: `${prefix}.dead`, deadLetterQueue: `${prefix}.dead`, delayQueue: `${prefix}.requests.delay` };
   }
 
   static async create(url: string, control: RabbitMqControl, deps: { logger?: Logger; clock?: Clock } = {}): Promise<RealBrokerWorld> {
@@ -75,8 +76,8 @@ export class RealBrokerWorld implements RequestQueueWorld {
     return queue;
   }
 
-  queue(options: { readonly prefetch?: number } = {}): ObservedRequestQueue {
-    const queue = this.rabbitQueue(options.prefetch === undefined ? {} : { prefetch: options.prefetch });
+  queue(options: { readonly prefetch?: number; readonly maxRetries?: number } = {}): ObservedRequestQueue {
+    const queue = this.rabbitQueue(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)));
     return Object.defineProperty(queue, 'unsettled', { get: () => queue.stats().unsettled }) as RabbitMqRequestQueue & ObservedRequestQueue;
   }
 
@@ -115,6 +116,20 @@ export class RealBrokerWorld implements RequestQueueWorld {
     return (await (await this.requesterReady).listener.checkQueue(this.names.queue)).messageCount;
   }
 
+  async delayedRequests(): Promise<number> {
+    return (await (await this.requesterReady).listener.checkQueue(this.names.delayQueue)).messageCount;
+  }
+
+  /** The requester's channel, for looking at the broker in ways the contract does not. */
+  async channel(): Promise<Channel> {
+    return (await this.requesterReady).listener;
+  }
+
+  /** The broker expires what waits in the delay queue on its own clock, which moves by itself. */
+  letTimePass(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** rabbitmqctl stop_app, `whileDown`, start_app; then the requester reconnects. */
   async restart(whileDown?: () => Promise<void>): Promise<void> {
     const requester = this.requester;
@@ -142,7 +157,7 @@ export class RealBrokerWorld implements RequestQueueWorld {
     await Promise.all(this.queues.map((q) => q.close()));
     const requester = this.requireRequester();
     const { listener } = requester;
-    for (const name of [this.names.queue, this.names.deadLetterQueue, ...this.replyQueues.keys()]) await listener.deleteQueue(name);
+    for (const name of [this.names.queue, this.names.deadLetterQueue, this.names.delayQueue, ...this.replyQueues.keys()]) await listener.deleteQueue(name);
     await listener.deleteExchange(this.names.deadLetterExchange);
     await requester.close();
   }
@@ -155,6 +170,7 @@ export class RealBrokerWorld implements RequestQueueWorld {
     await listener.assertQueue(this.names.deadLetterQueue, { durable: true });
     await listener.bindQueue(this.names.deadLetterQueue, this.names.deadLetterExchange, '');
     await listener.assertQueue(this.names.queue, { durable: true, arguments: { 'x-dead-letter-exchange': this.names.deadLetterExchange } });
+    await listener.assertQueue(this.names.delayQueue, { durable: true, arguments: delayQueueArguments(this.names) });
     this.requester = requester;
     await listener.consume(this.names.deadLetterQueue, (m) => {
       if (m !== null) this.received.push(deadLetterOf(m));

@@ -55,6 +55,20 @@ describe('decision log: append-only, hash-chained', () => {
     await log.close();
   });
 
+  it('keeps recent records within a bound in bytes, however long they are, and finds the others in the file', async () => {
+    const bound = 64 * 1024;
+    const log = await FileDecisionLog.open(file, { signer, keepRecentBytes: bound });
+    // Records with a reason of 8 KB each: a count of 10,000 would keep 80 MB of them.
+    for (let i = 1; i <= 60; i++) {
+      await log.append({ ...decision(`r${i}`), reason: `${i} `.padEnd(8_000, 'x') });
+      assert.ok(log.recentBytes <= bound, `holds ${log.recentBytes} bytes`);
+    }
+    assert.ok(log.recentBytes > bound / 2, 'it does keep recent records, up to its bound');
+    assert.equal((await log.find('r60'))?.seq, 60, 'from memory');
+    assert.equal((await log.find('r1'))?.seq, 1, 'from the file');
+    await log.close();
+  });
+
   it('detects an edit by the hash alone', () => {
     const sealed = sealRecord(decision('r1'), 1, genesisHash);
     assert.equal(recordHashMatches(sealed), true);
