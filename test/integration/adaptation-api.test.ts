@@ -56,6 +56,12 @@ describe('policy and outages at run time, through the API', function () {
     });
     return { status: response.status, json: (await response.json()) as Record<string, any> };
   };
+  /** A request's final record: it is written once the answer was sent, so it may follow the answer by a moment. */
+  const finalRecord = async (id: string) => {
+    let record = await call('GET', `/api/v1/decisions/${id}`);
+    for (let tries = 0; (record.status === 404 || record.json.outcome?.kind === 'started') && tries < 100; tries++) record = await call('GET', `/api/v1/decisions/${id}`);
+    return record;
+  };
 
   it('cancels a running request the moment its steward revokes the agreement, and tells the requester why', async () => {
     const slow = body({ providers: ['UVA'], algorithm: 'count', query: endlessRowsOf('Personen') });
@@ -71,7 +77,7 @@ describe('policy and outages at run time, through the API', function () {
     assert.equal(status, 409);
     assert.equal(json.code, 'AGREEMENT_REVOKED');
     assert.equal(json.message, 'UVA has no agreement with analyst@uva.example.');
-    const record = await call('GET', `/api/v1/decisions/${json.details.jobId}`);
+    const record = await finalRecord(json.details.jobId);
     assert.equal(record.json.outcome.kind, 'cancelled');
   });
 
@@ -108,11 +114,13 @@ describe('policy and outages at run time, through the API', function () {
   it('keeps every decision in a hash chain a steward can verify, and serves it by request id', async () => {
     const first = await call('POST', '/api/v1/requestApproval', body());
     await call('POST', '/api/v1/requestApproval', body({ providers: ['RUG'] }));
-    const record = await call('GET', `/api/v1/decisions/${first.json.jobId}`);
+    const record = await finalRecord(first.json.jobId);
     assert.equal(record.status, 200);
     assert.deepEqual([record.json.choice.archetype, record.json.outcome.kind, record.json.policyRevision], ['computeToData', 'completed', daemon.marketplace().revision]);
-    const head = (await call('GET', '/api/v1/audit/head')).json;
-    assert.deepEqual(head.seq, 2);
+    // A record follows its answer (it is written once the answer was sent): wait for the denial's.
+    let head = (await call('GET', '/api/v1/audit/head')).json;
+    for (let tries = 0; head.seq < 3 && tries < 100; tries++) head = (await call('GET', '/api/v1/audit/head')).json;
+    assert.deepEqual(head.seq, 3, 'started and completed, then the denial (which starts no job)');
     const lines: string[] = [];
     // The daemon still runs: its records after the start checkpoint are vouched for by the head it published.
     const verified = await auditVerify(daemon.config.decisionLogFile, { keys: [daemon.auditKey.publicFile], head: head.hash }, { out: (l) => lines.push(l), err: (l) => lines.push(l) });
