@@ -1,13 +1,39 @@
 import { createHash } from 'node:crypto';
 
+/** Deeper than this, a subtree is written by the loop instead of recursion. */
+const recursionDepth = 200;
+
 /**
  * JSON with object keys sorted and undefined properties left out, so equal values serialise,
  * and hash, equally whatever their key order. Every decision record is hashed with it, so it is on
- * the path of each request. A loop over an explicit stack, not recursion: a value nested
- * thousands deep (request metadata) must get its record, not a stack overflow.
+ * the path of each request: ordinary values are written by recursion, one loop per level (twice
+ * as fast as the explicit stack); a subtree deeper than {@link recursionDepth} by a loop over an
+ * explicit stack, so a value nested thousands deep (request metadata) gets its record, not a
+ * stack overflow.
  */
-export function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown, depth = 0): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (depth >= recursionDepth) return canonicalJsonByLoop(value);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      out += (i === 0 ? '' : ',') + (item === undefined ? 'null' : canonicalJson(item, depth + 1));
+    }
+    return `${out}]`;
+  }
+  const record = value as Record<string, unknown>;
+  let out = '{';
+  for (const key of Object.keys(record).sort()) {
+    const item = record[key];
+    if (item === undefined) continue;
+    out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalJson(item, depth + 1)}`;
+  }
+  return `${out}}`;
+}
+
+/** {@link canonicalJson} by a loop over an explicit stack, for values of any depth. */
+function canonicalJsonByLoop(value: object): string {
   let out = '';
   const open: Container[] = [];
   // Recursion met a value that contains itself with a stack overflow; the loop would grow forever.

@@ -28,12 +28,28 @@ export function recordFor(outcome: RequestOutcome, k: KnowledgeSnapshot, energyO
 }
 
 /**
- * The write-ahead record of a request whose jobs are about to start: the whole decision, with
- * outcome `started`. Its final record follows under the same request id.
+ * The write-ahead record of a request whose jobs are about to start: what was decided on, the
+ * choice and where the jobs run, with outcome `started`. Its final record follows under the same
+ * request id with the candidates and chains; the started one leaves them out, which halves what it
+ * costs the request (an `interrupted` record, copied from it, has the choice but not the scores).
  */
 export function startedRecordFor(request: DataRequest, analysis: Analysis, decided: Extract<Plan, { kind: 'deploy' }>, k: KnowledgeSnapshot, at: number): UnsealedRecord {
   const started: DecisionOutcome = { kind: 'started', latencyMs: 0, bytes: 0, cpuSeconds: 0, energyJoules: 0 };
-  return { ...decisionOf({ request, analysis, plan: decided }, k, at), outcome: started };
+  const decision = decisionOf({ request, analysis, plan: decided }, k, at);
+  const where = decided.jobs.map((j) => j.party).join(', ');
+  return { ...decision, candidates: [], chains: [], reason: `started: jobs at ${where}; ${decision.reason}`, outcome: started };
+}
+
+/** The inputs digest of a request's decision, computed once for its started and its final record. */
+const inputsDigests = new WeakMap<DataRequest, { readonly k: KnowledgeSnapshot; readonly digest: string }>();
+
+function inputsDigestOf(request: DataRequest, k: KnowledgeSnapshot, key: string): string {
+  const known = inputsDigests.get(request);
+  if (known?.k === k) return known.digest;
+  // The node states and outcomes change only when metrics or lessons arrive: hash each once.
+  const digest = digestOf({ request, policyRevision: k.marketplace.revision, nodes: digestOfImmutable(k.nodes), outcomes: digestOfImmutable(k.outcomes), choice: k.choices[key] ?? null });
+  inputsDigests.set(request, { k, digest });
+  return digest;
 }
 
 /** An answer that never reached the requester is not a completed request, whatever the jobs did. */
@@ -54,8 +70,7 @@ function decisionOf(outcome: Pick<RequestOutcome, 'request' | 'analysis' | 'plan
     requester: request.requester,
     requestType: request.type,
     providers: [...request.providers],
-    // The node states and outcomes change only when metrics or lessons arrive: hash each once.
-    inputsDigest: digestOf({ request, policyRevision: k.marketplace.revision, nodes: digestOfImmutable(k.nodes), outcomes: digestOfImmutable(k.outcomes), choice: k.choices[key] ?? null }),
+    inputsDigest: inputsDigestOf(request, k, key),
     policyRevision: k.marketplace.revision,
     strategy: explanation?.strategy ?? 'none',
     candidates: explanation?.candidates ?? [],
