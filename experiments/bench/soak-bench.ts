@@ -37,11 +37,14 @@ export async function soak(opts: SoakOptions): Promise<Record<string, unknown>> 
     const latencies: number[] = [];
     let next = 0;
     let rssAfterWarmup = 0;
+    /** The daemon's RSS at every tenth of the run, in MB: flat once its caches are full, or it leaks. */
+    const rssSeries: number[] = [];
     const started = performance.now();
     const worker = async () => {
       while (next < opts.requests) {
         const n = next++;
         if (n === Math.floor(opts.requests / 10)) rssAfterWarmup = rssOf(child.pid as number).rss;
+        if (n % Math.max(1, Math.floor(opts.requests / 10)) === 0) rssSeries.push(mb(rssOf(child.pid as number).rss));
         const kind = soakKindOf(n);
         const { text, authenticated } = soakRequest(kind, n);
         const t = performance.now();
@@ -66,7 +69,7 @@ export async function soak(opts: SoakOptions): Promise<Record<string, unknown>> 
       falseFailures: Object.fromEntries(falseFailures),
       falseFailureCount: [...falseFailures.values()].reduce((s, x) => s + x, 0),
       latencyMs: summarize(latencies),
-      daemonRssMB: { afterWarmup: mb(rssAfterWarmup), peak: mb(memory.peak), atEnd: mb(memory.rss) },
+      daemonRssMB: { afterWarmup: mb(rssAfterWarmup), peak: mb(memory.peak), atEnd: mb(memory.rss), everyTenth: rssSeries },
       leftAfter: { inFlight: health.inFlight, jobProcesses: processesTagged(runnerId), tempDirs: tempDirsOf(child.pid as number) },
     };
   } finally {
