@@ -26,14 +26,20 @@ export function startAmqpIntake(queue: RequestQueue, intake: Intake, deps: { log
     } catch (error) {
       return { kind: 'poison', reason: `the body is not JSON: ${(error as Error).message}` };
     }
-    // The request's final record waits for the broker's confirm of its answer (or the bound).
-    const confirmation = boundedConfirmation(deps.clock, deps.confirmWithinMs ?? defaultConfirmWithinMs);
-    const sent = (reply: HttpReply) => (verdictOfAnswer(reply).kind === 'reply' ? confirmation.promise : Promise.resolve());
+    // The request's final record waits for the broker's confirm of its answer (or the bound). Made
+    // only for a request that got as far as the loop with a reply: nobody else awaits it, and an
+    // unawaited rejection would end the daemon.
+    let confirmation: { promise: Promise<void>; confirm: () => void } | undefined;
+    const sent = (reply: HttpReply) => {
+      if (verdictOfAnswer(reply).kind !== 'reply') return Promise.resolve();
+      confirmation = boundedConfirmation(deps.clock, deps.confirmWithinMs ?? defaultConfirmWithinMs);
+      return confirmation.promise;
+    };
     const answer = await answerRequest(intake, text, { credentials: { authorization: message.credential }, sent });
     const verdict = verdictOfAnswer(answer);
     if (verdict.kind !== 'reply') return verdict;
     if (answer.status >= 500) deps.metrics?.loopError('intake');
-    return { ...verdict, confirmed: confirmation.confirm };
+    return { ...verdict, confirmed: () => confirmation?.confirm() };
   });
 }
 
