@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { DynamosError } from '../../knowledge/errors.js';
@@ -7,7 +7,9 @@ import type { Deployment, DeploymentResult, JobReport, JobRunner, JobSpec, JobSt
 import type { Logger } from '../../knowledge/ports/logger.js';
 import { parseSettings } from '../../knowledge/problems.js';
 import type { JobStats } from '../../services/job/job-protocol.js';
+import type { StreamTarget } from '../../services/sidecar/send-stream.js';
 import type { LocalJobRunnerConfig } from './config.js';
+import { DataPlaneCredentials } from './data-plane-credentials.js';
 import { duckdbMemoryLimitOf, localJobRunnerConfigSchema, v8HeapMiBOf } from './config.js';
 import type { JobProcess } from './job-process.js';
 import { describeExit } from './job-process.js';
@@ -18,6 +20,21 @@ import { detectJobCgroups } from './job-memory-cgroup.js';
 import { makeJobTempDir, removeDir, sweepOrphanedTempDirs } from './temp-dirs.js';
 import { WarmPool } from './warm-pool.js';
 
+export interface LocalJobRunnerDeps {
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** The data plane's certificates; a CA of the runner's own when absent. */
+  readonly credentials?: DataPlaneCredentials;
+}
+
+/** What every job of one deployment is given alike. */
+interface Assignment {
+  readonly threads: number;
+  readonly deadlineAt: number;
+  readonly credentials: DataPlaneCredentials;
+  readonly resultLimit?: ResultLimit;
+}
+
 interface Stop {
   readonly status: JobStatus;
   readonly code: string;
@@ -27,7 +44,6 @@ interface Stop {
 interface JobRun {
   readonly spec: JobSpec;
   readonly process: JobProcess;
-  readonly token: string;
   readonly takenAt: number;
   tempDir?: string;
   /** The job's OS memory group, where the machine allows one. */
@@ -48,7 +64,7 @@ export class LocalJobRunner implements JobRunner {
   readonly runnerId = randomUUID();
   /**
    * Emits `jobAssigned` ({ name, party, pid }) when a job process receives its job, `jobAccepting`
-   * ({ name, party, host, port }) when a job with inputs listens for them, `jobEnded`
+   * ({ name, party, address }) when a job with inputs listens for them, `jobEnded`
    * (the JobReport) when it is gone, and `deploymentEnded` ({ requestId }) once everything of a
    * deployment is cleaned up: what an operator or a test can watch.
    */
@@ -63,9 +79,11 @@ export class LocalJobRunner implements JobRunner {
   private readonly jobMemoryBytes: number;
   /** The OS memory limit of jobs, or why there is none. */
   private readonly memoryGroups: Promise<JobCgroupsProbe>;
+  /** The certificates jobs and the result collector show each other. */
+  private readonly credentials: Promise<DataPlaneCredentials>;
   private closed = false;
 
-  constructor(config: LocalJobRunnerConfig, private readonly deps: { logger: Logger; clock: Clock }) {
+  constructor(config: LocalJobRunnerConfig, private readonly deps: LocalJobRunnerDeps) {
     const c = parseSettings(localJobRunnerConfigSchema, config, 'the job runner config');
     this.tempRoot = c.tempRoot ?? os.tmpdir();
     this.jobThreads = c.jobThreads;
@@ -75,6 +93,8 @@ export class LocalJobRunner implements JobRunner {
     this.memoryGroups = c.jobMemoryCgroup === 'off'
       ? Promise.resolve({ kind: 'unavailable', reason: 'turned off (runner.jobMemoryCgroup: off)' })
       : openJobMemoryGroups({ runnerId: this.runnerId, ...(c.jobCgroupParent === undefined ? {} : { parent: c.jobCgroupParent }) }, deps.logger);
+    this.credentials = deps.credentials === undefined ? DataPlaneCredentials.ephemeral() : Promise.resolve(deps.credentials);
+    this.credentials.catch(() => undefined);
     this.swept = sweepOrphanedTempDirs(this.tempRoot).then((removed) => {
       if (removed.length > 0) deps.logger.warn('removed temp directories of job runners that died', { removed });
       return removed;
@@ -88,7 +108,7 @@ export class LocalJobRunner implements JobRunner {
       const process = this.pool.take();
       this.live.add(process);
       void process.exited.then(() => this.live.delete(process));
-      return { spec, process, token: randomBytes(16).toString('hex'), takenAt: performance.now(), memoryGroup: this.placeInMemoryGroup(process) };
+      return { spec, process, takenAt: performance.now(), memoryGroup: this.placeInMemoryGroup(process) };
     });
     const byParty = new Map(runs.map((r) => [r.spec.party, r]));
     // The jobs reading data run at once: share the cores among them instead of oversubscribing.
@@ -96,8 +116,11 @@ export class LocalJobRunner implements JobRunner {
     const threads = this.jobThreads ?? Math.max(1, Math.floor(os.availableParallelism() / readers));
     const toRequester = runs.filter((r) => r.spec.output.to === 'requester');
     const stopAll = (why: Stop) => runs.forEach((r) => stop(r, why));
+    const credentials = await this.credentials;
+    const deadlineAt = Date.now() + deployment.deadlineMs;
     const collector = await ResultCollector.listen(
-      toRequester.map((r) => ({ token: r.token, party: r.spec.party, count: r.spec.output.to === 'requester' ? r.spec.output.streams : 0 })),
+      { host: '127.0.0.1', tls: await credentials.for({ kind: 'collector' }), requestId: deployment.requestId },
+      toRequester.map((r) => ({ party: r.spec.party, count: r.spec.output.to === 'requester' ? r.spec.output.streams : 0 })),
       deployment.resultLimit,
       // All or nothing: a request past its limit gets no results, so stop every job at once.
       (error) => stopAll({ status: 'failed', code: error.code, message: error.message }),
@@ -109,7 +132,7 @@ export class LocalJobRunner implements JobRunner {
       // Each consumer job's sidecar must listen before its producers are told where to send.
       for (const run of consumersFirst(runs, byParty)) {
         if (run.stoppedAs !== undefined) continue;
-        await this.assign(run, byParty, collector, threads, deployment.resultLimit).catch((error: unknown) => {
+        await this.assign(run, byParty, collector, { threads, deadlineAt, credentials, ...(deployment.resultLimit === undefined ? {} : { resultLimit: deployment.resultLimit }) }).catch((error: unknown) => {
           stop(run, { status: 'failed', code: 'JOB_FAILED', message: (error as Error).message });
           failDependents(run, byParty);
         });
@@ -119,7 +142,7 @@ export class LocalJobRunner implements JobRunner {
       const results: PartyResult[] = [];
       const overLimit = reports.some((r) => r.error?.code === 'RESULT_TOO_LARGE');
       for (const run of overLimit ? [] : toRequester) {
-        if (reports[runs.indexOf(run)]?.status === 'succeeded') results.push(...collector.resultsOf(run.token));
+        if (reports[runs.indexOf(run)]?.status === 'succeeded') results.push(...collector.resultsOf(run.spec.party));
       }
       return { results, jobs: reports };
     } finally {
@@ -171,28 +194,28 @@ export class LocalJobRunner implements JobRunner {
     }
   }
 
-  private async assign(run: JobRun, byParty: Map<string, JobRun>, collector: ResultCollector, threads: number, resultLimit: ResultLimit | undefined): Promise<void> {
+  private async assign(run: JobRun, byParty: Map<string, JobRun>, collector: ResultCollector, how: Assignment): Promise<void> {
     const { spec } = run;
     const tableReads = await this.catalog.readsFor(spec.tables);
+    const tls = await how.credentials.for({ kind: 'party', party: spec.party });
     await run.process.ready;
     await run.memoryGroup;
-    let output;
-    if (spec.output.to === 'requester') output = { ...collector.address, token: run.token };
+    let output: StreamTarget;
+    if (spec.output.to === 'requester') output = { address: collector.address, identity: { kind: 'collector' } };
     else {
       const consumer = byParty.get(spec.output.party);
       const at = consumer === undefined ? undefined : await consumer.process.message('accepting');
       if (at === undefined) throw new Error(`no job runs at ${spec.output.party}, where ${spec.party} must send its data`);
-      output = { host: at.host, port: at.port, token: run.token };
+      output = { address: at.address, identity: { kind: 'party', party: spec.output.party } };
     }
     run.tempDir = await makeJobTempDir(this.tempRoot);
-    const inputTokens = spec.inputs.map((party) => ({ party, token: byParty.get(party)?.token ?? '' }));
     run.assignedAt = performance.now();
-    const limit = spec.output.to === 'requester' && resultLimit !== undefined ? { resultLimit } : {};
-    run.process.assign({ type: 'assign', spec, tempDir: run.tempDir, inputTokens, output, threads, tableReads, ...limit });
+    const limit = spec.output.to === 'requester' && how.resultLimit !== undefined ? { resultLimit: how.resultLimit } : {};
+    run.process.assign({ type: 'assign', spec, tempDir: run.tempDir, tls, listenHost: '127.0.0.1', deadlineAt: how.deadlineAt, output, threads: how.threads, tableReads, ...limit });
     this.events.emit('jobAssigned', { name: spec.name, party: spec.party, pid: run.process.pid });
     if (spec.inputs.length > 0) {
       const at = await run.process.message('accepting');
-      this.events.emit('jobAccepting', { name: spec.name, party: spec.party, host: at.host, port: at.port });
+      this.events.emit('jobAccepting', { name: spec.name, party: spec.party, address: at.address });
     }
   }
 
@@ -212,7 +235,7 @@ export class LocalJobRunner implements JobRunner {
       this.deps.logger.warn('a job process ended without a result', { job: run.spec.name, party: run.spec.party, exit: describeExit(exit), stderr: run.process.stderr });
     }
     if (status === 'succeeded' && run.spec.output.to === 'requester') {
-      await collector.streamsOf(run.token).catch((e: unknown) => {
+      await collector.streamsOf(run.spec.party).catch((e: unknown) => {
         status = 'failed';
         error = { code: e instanceof DynamosError ? e.code : 'STREAM_INVALID', message: (e as Error).message };
       });

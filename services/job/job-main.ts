@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     return { ...out, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
   };
   try {
-    const outcome = await runJob(engine, job, (address) => void send({ type: 'accepting', ...address }));
+    const outcome = await runJob(engine, job, (address) => void send({ type: 'accepting', address }));
     await send({ type: 'done', stats: stats(outcome) });
     process.exit(0);
   } catch (error) {

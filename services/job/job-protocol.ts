@@ -1,9 +1,10 @@
 import type { JobSpec, ResultLimit } from '../../knowledge/ports/job-runner.js';
+import type { DataPlaneTls } from '../sidecar/data-plane-tls.js';
 import type { StreamTarget } from '../sidecar/send-stream.js';
 
 /**
  * The control channel between a job runner and a job process (Node IPC). Data never travels
- * here: it goes through the sidecars' protobuf streams.
+ * here: it goes through the sidecars' gRPC streams.
  *
  * runner → job: `assign` (once). job → runner: `ready` (engine loaded, waiting), then for a job
  * with inputs `accepting` (its sidecar listens), then exactly one of `done` or `failed`.
@@ -13,8 +14,12 @@ export type RunnerMessage = {
   readonly spec: JobSpec;
   /** A directory the job may spill to; the runner removes it when the job ends. */
   readonly tempDir: string;
-  /** The token each input party's stream carries. */
-  readonly inputTokens: readonly { readonly party: string; readonly token: string }[];
+  /** The marketplace CA and this party's certificate and key: what its sidecar shows and trusts. */
+  readonly tls: DataPlaneTls;
+  /** Where this job's sidecar listens for its inputs: loopback, or its site's address. */
+  readonly listenHost: string;
+  /** Epoch ms: the request's deadline, which travels with every stream the job sends. */
+  readonly deadlineAt: number;
   readonly output: StreamTarget;
   /** DuckDB threads: the machine's cores shared among the jobs running at once. */
   readonly threads: number;
@@ -41,6 +46,6 @@ export interface JobStats {
 
 export type JobMessage =
   | { readonly type: 'ready' }
-  | { readonly type: 'accepting'; readonly host: string; readonly port: number }
+  | { readonly type: 'accepting'; readonly address: string }
   | { readonly type: 'done'; readonly stats: JobStats }
   | { readonly type: 'failed'; readonly code: string; readonly message: string; readonly stats: JobStats };

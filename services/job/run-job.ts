@@ -29,10 +29,10 @@ export interface JobOutcome {
 export async function runJob(
   engine: DuckDBInstance,
   assignment: RunnerMessage,
-  onAccepting: (address: { host: string; port: number }) => void,
+  onAccepting: (address: string) => void,
 ): Promise<JobOutcome> {
   const { spec, output } = assignment;
-  const origin: StreamOrigin = { request: envelopeOf(spec), sourceParty: spec.party };
+  const origin: StreamOrigin = { request: envelopeOf(spec), sourceParty: spec.party, tls: assignment.tls, deadlineAt: assignment.deadlineAt };
   const stages: StageTiming[] = [];
   const timed = async <T>(stage: string, step: () => Promise<T>): Promise<T> => {
     const started = performance.now();
@@ -84,15 +84,15 @@ export async function runJob(
 /** Each input party's stream becomes a table of the workspace, in the order the spec names them. */
 async function receiveInputs(
   engine: DuckDBInstance,
-  { spec, inputTokens }: RunnerMessage,
-  onAccepting: (address: { host: string; port: number }) => void,
+  { spec, tls, listenHost }: RunnerMessage,
+  onAccepting: (address: string) => void,
 ): Promise<DataSet[]> {
   if (spec.inputs.length === 0) return [];
   const received = new Map<string, DataSet>();
   const server = await listenForStreams(
-    inputTokens.map(({ party, token }) => ({ party, token, count: 1 })),
+    { host: listenHost, tls, requestId: spec.requestId, expected: spec.inputs.map((party) => ({ party, count: 1 })) },
     async (stream) => {
-      const party = inputTokens.find((t) => t.token === stream.header.streamToken)?.party as string;
+      const party = stream.header.sourceParty;
       const table = `input_${spec.inputs.indexOf(party)}`;
       // A connection per stream: stewards send at the same time and each appender owns its connection.
       const db = await engine.connect();
@@ -108,11 +108,14 @@ async function receiveInputs(
     },
   );
   try {
-    onAccepting({ host: server.host, port: server.port });
+    onAccepting(server.address);
     await server.completion;
-  } finally {
-    await server.close();
+  } catch (error) {
+    // The senders still streaming hear why this job stopped taking their data.
+    await server.close(toDynamosError(error, 'JOB_FAILED'));
+    throw error;
   }
+  await server.close();
   return spec.inputs.map((party) => received.get(party) as DataSet);
 }
 

@@ -1,27 +1,30 @@
-import { once } from 'node:events';
-import net from 'node:net';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DataPlaneIdentity } from '../../knowledge/data-plane-identity.js';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { ResultLimit } from '../../knowledge/ports/job-runner.js';
-import { checkResultLimit } from './result-limit.js';
 import type { ColumnSchema, RequestEnvelope, StreamFrame } from '../../proto/generated/dynamos/v1/microservice.js';
 import type { Artifact, DataSet } from '../microservice.js';
 import { sqlIdentifier } from '../workspace/sql-text.js';
 import { asQueryFailure } from '../workspace/table-columns.js';
 import { ChunkAssembler } from './chunk-assembler.js';
 import { wireTypeOf } from './column-types.js';
-import { FrameWriter } from './frame-codec.js';
+import type { DataPlaneTls } from './data-plane-tls.js';
+import { checkResultLimit } from './result-limit.js';
+import { withStream } from './sidecar-client.js';
 
-/** Where a stream goes: a sidecar's loopback address and the token it expects. */
+/** Where a stream goes: a sidecar's `host:port`, and whose sidecar must answer there. */
 export interface StreamTarget {
-  readonly host: string;
-  readonly port: number;
-  readonly token: string;
+  readonly address: string;
+  readonly identity: DataPlaneIdentity;
 }
 
+/** Who sends: the request, the party, its credentials and the request's deadline. */
 export interface StreamOrigin {
   readonly request: RequestEnvelope;
   readonly sourceParty: string;
+  readonly tls: DataPlaneTls;
+  /** Epoch ms after which the receiving sidecar gives up on the stream. */
+  readonly deadlineAt?: number;
 }
 
 export interface SendOptions {
@@ -48,8 +51,8 @@ export async function sendDataSet(
   opts: SendOptions = {},
 ): Promise<SendStats> {
   const { columns, select } = await wireColumns(db, data.table, opts.columns);
-  return withConnection(target, async (writer) => {
-    await writer.write(header(target, origin, columns, data.providers));
+  return withStream(target, origin, async (writer) => {
+    await writer.write(header(origin, columns, data.providers));
     const assembler = new ChunkAssembler(columns.map((c) => c.type));
     const limit = opts.chunkBytes ?? 1024 * 1024;
     let rows = 0;
@@ -75,38 +78,18 @@ export async function sendDataSet(
 }
 
 /** Tells the receiving sidecar that this party failed, so it fails fast instead of waiting. */
-export async function sendFailure(target: StreamTarget, origin: StreamOrigin, error: DynamosError): Promise<void> {
-  await withConnection(target, async (writer) => {
-    await writer.write(header(target, origin, [], []));
+export async function sendFailure(target: StreamTarget, origin: StreamOrigin, error: { readonly code: string; readonly message: string }): Promise<void> {
+  await withStream(target, origin, async (writer) => {
+    await writer.write(header(origin, [], []));
     await writer.write({ frame: { $case: 'error', value: { code: error.code, message: error.message } } });
+  }).catch((answer: unknown) => {
+    // A receiver that took the failure ends the call with it: that answer is the acknowledgement.
+    if (!(answer instanceof DynamosError && answer.code === error.code)) throw answer;
   });
 }
 
-async function withConnection<T>(target: StreamTarget, send: (writer: FrameWriter) => Promise<T>): Promise<T> {
-  const socket = net.connect({ host: target.host, port: target.port });
-  socket.setNoDelay(true);
-  try {
-    await once(socket, 'connect');
-    const writer = new FrameWriter(socket);
-    const out = await send(writer);
-    await writer.end();
-    return out;
-  } catch (cause) {
-    throw cause instanceof DynamosError
-      ? cause
-      : new DynamosError('JOB_FAILED', `stream to ${target.host}:${target.port} failed: ${(cause as Error).message}`, { retryable: true, cause });
-  } finally {
-    socket.destroySoon();
-  }
-}
-
-function header(target: StreamTarget, origin: StreamOrigin, columns: readonly ColumnSchema[], providers: readonly string[]): StreamFrame {
-  return {
-    frame: {
-      $case: 'header',
-      value: { request: origin.request, sourceParty: origin.sourceParty, columns: [...columns], streamToken: target.token, providers: [...providers] },
-    },
-  };
+function header(origin: StreamOrigin, columns: readonly ColumnSchema[], providers: readonly string[]): StreamFrame {
+  return { frame: { $case: 'header', value: { request: origin.request, sourceParty: origin.sourceParty, columns: [...columns], providers: [...providers] } } };
 }
 
 /** The columns to send with their wire types, and the SELECT that casts them. */

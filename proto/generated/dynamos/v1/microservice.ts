@@ -6,17 +6,29 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import {
+  type CallOptions,
+  type ChannelCredentials,
+  Client,
+  type ClientOptions,
+  type ClientWritableStream,
+  type handleClientStreamingCall,
+  makeGenericClientConstructor,
+  type Metadata,
+  type ServiceError,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 
 export const protobufPackage = "dynamos.v1";
 
 export const protobufFileName = "dynamos/v1/microservice.proto";
 
 /**
- * The one interface every DYNAMOS microservice and sidecar speaks (DESIGN §6).
+ * The one interface every DYNAMOS sidecar speaks (docs/data-plane.md).
  *
  * A stream is: one StreamHeader, any number of DataChunks, then exactly one StreamEnd or
  * StreamError. Data is columnar and chunked, so a request of any size passes with bounded
- * memory: there is no per-message cap like the original's 4 MB gRPC limit.
+ * memory: each message is about a MiB, far under any per-message cap.
  *
  * Column buffers use Apache Arrow's layout (little-endian values, LSB-first validity bitmap,
  * int32 offsets for UTF-8), so they can be copied to and from DuckDB vectors without
@@ -40,6 +52,10 @@ export enum ColumnType {
   /** COLUMN_TYPE_TIMESTAMP - values: int64 microseconds since 1970-01-01T00:00:00Z */
   COLUMN_TYPE_TIMESTAMP = 7,
   UNRECOGNIZED = -1,
+}
+
+export interface StreamReceipt {
+  rowCount: number;
 }
 
 /** What was asked, carried with the data so every service sees the same request. */
@@ -76,8 +92,6 @@ export interface StreamHeader {
   /** The party that produced this stream (a data steward, or the TTP that computed on it). */
   sourceParty: string;
   columns: ColumnSchema[];
-  /** The secret the receiving sidecar handed out for this link; a stream without it is refused. */
-  streamToken: string;
   /** Whose data the stream holds: one steward, or every steward a TTP combined. */
   providers: string[];
 }
@@ -121,6 +135,52 @@ export interface StreamFrame {
     | { $case: "error"; value: StreamError }
     | undefined;
 }
+
+function createBaseStreamReceipt(): StreamReceipt {
+  return { rowCount: 0 };
+}
+
+export const StreamReceipt: MessageFns<StreamReceipt> = {
+  encode(message: StreamReceipt, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rowCount !== 0) {
+      writer.uint32(8).uint64(message.rowCount);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamReceipt {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamReceipt();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.rowCount = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
 
 function createBaseRequestEnvelope(): RequestEnvelope {
   return { requestId: "", requestType: "", query: "", algorithm: "", options: {}, requester: "", trace: undefined };
@@ -409,7 +469,7 @@ export const ColumnSchema: MessageFns<ColumnSchema> = {
 };
 
 function createBaseStreamHeader(): StreamHeader {
-  return { request: undefined, sourceParty: "", columns: [], streamToken: "", providers: [] };
+  return { request: undefined, sourceParty: "", columns: [], providers: [] };
 }
 
 export const StreamHeader: MessageFns<StreamHeader> = {
@@ -422,9 +482,6 @@ export const StreamHeader: MessageFns<StreamHeader> = {
     }
     for (const v of message.columns) {
       ColumnSchema.encode(v!, writer.uint32(26).fork()).join();
-    }
-    if (message.streamToken !== "") {
-      writer.uint32(34).string(message.streamToken);
     }
     for (const v of message.providers) {
       writer.uint32(42).string(v!);
@@ -467,14 +524,6 @@ export const StreamHeader: MessageFns<StreamHeader> = {
             }
 
             message.columns.push(ColumnSchema.decode(reader, reader.uint32()));
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-
-            message.streamToken = reader.string();
             continue;
           }
           case 5: {
@@ -884,6 +933,51 @@ export const StreamFrame: MessageFns<StreamFrame> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
+};
+
+/**
+ * The service a job's sidecar (and the daemon's result collector) exposes, over mutual TLS: the
+ * party that sends is the identity in its client certificate. A producer sends one data set per
+ * call; the receiver answers once it holds all of it, or ends the call with a status.
+ */
+export type SidecarService = typeof SidecarService;
+export const SidecarService = {
+  send: {
+    path: "/dynamos.v1.Sidecar/Send" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: StreamFrame): Buffer => Buffer.from(StreamFrame.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StreamFrame => StreamFrame.decode(value),
+    responseSerialize: (value: StreamReceipt): Buffer => Buffer.from(StreamReceipt.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamReceipt => StreamReceipt.decode(value),
+  },
+} as const;
+
+export interface SidecarServer extends UntypedServiceImplementation {
+  send: handleClientStreamingCall<StreamFrame, StreamReceipt>;
+}
+
+export interface SidecarClient extends Client {
+  send(callback: (error: ServiceError | null, response: StreamReceipt) => void): ClientWritableStream<StreamFrame>;
+  send(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StreamReceipt) => void,
+  ): ClientWritableStream<StreamFrame>;
+  send(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StreamReceipt) => void,
+  ): ClientWritableStream<StreamFrame>;
+  send(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StreamReceipt) => void,
+  ): ClientWritableStream<StreamFrame>;
+}
+
+export const SidecarClient = makeGenericClientConstructor(SidecarService, "dynamos.v1.Sidecar") as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): SidecarClient;
+  service: typeof SidecarService;
+  serviceName: string;
 };
 
 function longToNumber(int64: { toString(): string }): number {
