@@ -55,6 +55,16 @@ export const daemonConfigSchema = z.strictObject({
   /** Request bodies above this size get 413. */
   bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
   runner: localJobRunnerConfigSchema.prefault({}),
+  /** The data plane between parties: gRPC over mutual TLS (docs/data-plane.md). */
+  dataPlane: z
+    .strictObject({
+      /**
+       * The marketplace CA that issues each party's certificate, supplied by the operator (a
+       * cluster). @default a CA of this deployment, made on first start in `keysDir`
+       */
+      ca: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
+    })
+    .default({}),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** The background MAPE-K loop. */
   loop: z

@@ -1,11 +1,12 @@
 import { rmSync } from 'node:fs';
 import { createDuckDBQueryInspector } from '../adapters/duckdb/index.js';
 import { createInfluxTelemetrySink } from '../adapters/influx/index.js';
-import { createLocalJobRunner } from '../adapters/local/index.js';
+import { createLocalJobRunner, DataPlaneCredentials } from '../adapters/local/index.js';
 import type { LocalJobRunner } from '../adapters/local/index.js';
 import { LocalMetricsSource } from '../adapters/local/local-metrics-source.js';
 import { createPrometheusMetricsSource } from '../adapters/prometheus/index.js';
 import { createRabbitMqRequestQueue } from '../adapters/rabbitmq/index.js';
+import { loadMarketplaceCa, openMarketplaceCa } from '../adapters/tls/index.js';
 import { checkRecordTarget, TraceRecorder } from '../experiments/traces/trace-recorder.js';
 import type { FileDecisionLog } from '../knowledge/audit/log-file.js';
 import { defaultEnergyModel, estimateJobJoules } from '../knowledge/energy-model.js';
@@ -25,7 +26,7 @@ import { createApi, startHttpServer } from './api/http-server.js';
 import type { AuditKey } from './audit-log.js';
 import { openDecisionLog } from './audit-log.js';
 import type { DaemonConfig, DaemonConfigInput } from './config.js';
-import { daemonConfigSchema } from './config.js';
+import { daemonConfigSchema, keysDirOf } from './config.js';
 import { ConfigWatch } from './config-watch.js';
 import { createDaemonAuth } from './daemon-auth.js';
 import { datasetSizes } from './data-sizes.js';
@@ -103,7 +104,8 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
     const auth = await createDaemonAuth(config, { clock, logger });
     const inspector = await createDuckDBQueryInspector();
     closers.push(() => inspector.close());
-    const runner = createLocalJobRunner(config.runner, { logger, clock });
+    const ca = config.dataPlane.ca === undefined ? await openMarketplaceCa(keysDirOf(config), { logger }) : await loadMarketplaceCa(config.dataPlane.ca);
+    const runner = createLocalJobRunner(config.runner, { logger, clock, credentials: new DataPlaneCredentials(ca) });
     closers.push(() => runner.close());
     const metrics = new DaemonMetrics();
     const source = metricsSource(config, runner, { logger, clock, energy });
@@ -152,7 +154,7 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
     const intake = { knowledge, inspector, requests, authenticator: auth.authenticator, limits: config.limits.request };
     await runner.whenWarm();
     const memoryBounds = await runner.memoryBounds();
-    const app = createApi({ intake, logger, clock, bodyLimitBytes: config.bodyLimitBytes, startedAt: clock.now(), decisions: decisionLog, audit: decisionLog, metrics, authenticator: auth.authenticator, jobs: () => ({ ...admission.state, limits: config.limits.jobs, memory: memoryBounds }) });
+    const app = createApi({ intake, logger, clock, bodyLimitBytes: config.bodyLimitBytes, startedAt: clock.now(), decisions: decisionLog, audit: decisionLog, metrics, authenticator: auth.authenticator, jobs: () => ({ ...admission.state, limits: config.limits.jobs, memory: memoryBounds }), dataPlane: () => ({ transport: 'gRPC over mutual TLS', caFingerprint: ca.fingerprint, caSource: config.dataPlane.ca === undefined ? 'made by this deployment' : 'supplied by the operator' }) });
     const server = await startHttpServer(app, { host: config.host, port: config.port, tls: auth.tls });
     closers.push(() => server.close());
     if (config.amqp !== undefined) {

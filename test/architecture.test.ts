@@ -11,7 +11,8 @@ const rules: readonly { readonly from: string; readonly may: readonly string[] }
   { from: 'knowledge/', may: ['knowledge/'] },
   { from: 'proto/', may: ['proto/'] },
   { from: 'services/', may: ['services/', 'proto/', 'knowledge/'] },
-  { from: 'adapters/local/', may: ['adapters/local/', 'services/', 'proto/', 'knowledge/'] },
+  // The local runner issues its jobs' data-plane certificates from the marketplace CA.
+  { from: 'adapters/local/', may: ['adapters/local/', 'adapters/tls/', 'services/', 'proto/', 'knowledge/'] },
   { from: 'adapters/', may: ['knowledge/'] },
   { from: 'daemon/mape/', may: ['daemon/mape/', 'knowledge/'] },
   { from: 'daemon/loop/', may: ['daemon/loop/', 'daemon/mape/', 'knowledge/'] },

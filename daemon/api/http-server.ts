@@ -36,6 +36,8 @@ export interface ApiDeps {
   readonly metrics?: { readonly contentType: string; text(): Promise<string> };
   /** Jobs running and requests waiting for room, and how job memory is bounded, for /healthz. */
   readonly jobs?: () => Record<string, unknown>;
+  /** How the parties' data travels: transport, CA, sites. */
+  readonly dataPlane?: () => Record<string, unknown>;
 }
 
 /** The daemon's HTTP API: the original's requestApproval, policy and audit, health and metrics. */
@@ -114,6 +116,7 @@ export function createApi(deps: ApiDeps): Hono {
       monitor: { lastReadAt: k.monitor.lastReadAt ?? null, error: k.monitor.error ?? null },
       auth: deps.authenticator.summary(),
       ...(deps.jobs === undefined ? {} : { jobs: deps.jobs() }),
+      ...(deps.dataPlane === undefined ? {} : { dataPlane: deps.dataPlane() }),
     });
   });
 
