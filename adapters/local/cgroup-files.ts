@@ -168,3 +168,17 @@ export function errorCode(error: unknown): string | undefined {
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** What a failed cgroup operation means for the operator, with what to do about it. */
+export function explainCgroupError(error: unknown): string {
+  switch (errorCode(error)) {
+    case 'EBUSY':
+      return 'EBUSY: it holds processes, and a v2 group may not both hold processes and enable controllers for child groups';
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return `${errorCode(error)}: not writable by this user; run as root, or delegate a cgroup and name it as the parent`;
+    default:
+      return messageOf(error);
+  }
+}

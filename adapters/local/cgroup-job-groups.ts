@@ -30,12 +30,13 @@ export class CgroupJobMemoryGroups implements JobMemoryGroups {
     this.kind = files.kind;
   }
 
-  async place(pid: number, limitBytes: number): Promise<JobGroup> {
+  async place(pid: number, limitBytes: number, opts: { readonly within?: string } = {}): Promise<JobGroup> {
     if (this.closed) throw new DynamosError('INTERNAL', 'the job memory cgroups are closed', { retryable: false });
     if (!Number.isSafeInteger(limitBytes) || limitBytes <= 0) {
       throw new DynamosError('INTERNAL', `a job's memory limit must be a positive whole number of bytes, not ${limitBytes}`, { retryable: false });
     }
-    const dir = path.join(this.path, `job-${++this.jobsPlaced}`);
+    // Numbered per runner, so the names stay unique wherever the groups are made.
+    const dir = path.join(opts.within ?? this.path, `job-${++this.jobsPlaced}`);
     try {
       await mkdir(dir);
       await this.files.bound(dir, limitBytes);

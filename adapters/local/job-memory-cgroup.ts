@@ -4,8 +4,9 @@ import path from 'node:path';
 import type { Logger } from '../../knowledge/ports/logger.js';
 import { silentLogger } from '../../knowledge/ports/logger.js';
 import type { CgroupMemoryFiles } from './cgroup-files.js';
-import { cgroupV1, cgroupV2, errorCode, messageOf } from './cgroup-files.js';
+import { cgroupV1, cgroupV2, explainCgroupError as explain } from './cgroup-files.js';
 import { CgroupJobMemoryGroups, runnerGroupName } from './cgroup-job-groups.js';
+import { exists, mountedPath, readOwnCgroups } from './cgroup-own.js';
 
 /**
  * An OS memory limit per job process: the hard stop behind DuckDB's and V8's own limits, which
@@ -19,9 +20,12 @@ export interface JobMemoryGroups {
    * Moves a running process into a new group bounded at `limitBytes` (RAM and swap together).
    * Processes it forks later are born into the group. Memory it used before the move stays
    * charged where it was: the kernel does not move charges.
+   * @param opts.within the group to make the job's group in, instead of this runner's group: a
+   *   site's group (`SiteEnvelopes.jobGroupParent`), so the site's limits bound the job as well.
+   *   It must be a group of the same hierarchy that allows memory in its child groups.
    * @throws DynamosError ADAPTER_UNAVAILABLE when the group cannot be made or the process moved
    */
-  place(pid: number, limitBytes: number): Promise<JobGroup>;
+  place(pid: number, limitBytes: number, opts?: { readonly within?: string }): Promise<JobGroup>;
   /**
    * Removes the groups of runners whose daemon died, with whatever of theirs still runs; call once
    * at start. Resolves with the names removed.
@@ -114,35 +118,10 @@ async function findMemoryHierarchy(root: string, selfCgroupFile: string): Promis
   if (await exists(path.join(v1Root, cgroupV1.limitFile))) {
     // Inside the daemon's own group, so jobs stay within whatever bounds the daemon (a service's or
     // a container's limit). A container that mounts only its own group shows it as the root.
-    const ownDir = mountedPath(v1Root, own.v1Memory);
+    const ownDir = mountedPath(v1Root, own.v1.get('memory'));
     return { files: cgroupV1, parents: [ownDir !== undefined && (await exists(ownDir)) ? ownDir : v1Root] };
   }
   return `none is mounted at ${root} (no memory in ${path.join(root, 'cgroup.controllers')}, no ${v1Root})`;
-}
-
-/**
- * Where a cgroup of /proc/self/cgroup is in the mount at `mount`. Undefined when it is outside the
- * mount: a cgroup namespace shows groups above its own root as `/..`.
- */
-function mountedPath(mount: string, cgroupPath: string | undefined): string | undefined {
-  if (cgroupPath === undefined) return undefined;
-  const dir = path.resolve(mount, `.${cgroupPath}`);
-  return dir === mount || dir.startsWith(`${mount}/`) ? dir : undefined;
-}
-
-/** This process's v1 memory cgroup and v2 cgroup, as paths within their hierarchies. */
-async function readOwnCgroups(file: string): Promise<{ v1Memory?: string; unified?: string }> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  const own: { v1Memory?: string; unified?: string } = {};
-  for (const line of text.split('\n')) {
-    // id:controllers:path, and the path may hold colons.
-    const match = /^(\d+):([^:]*):(.*)$/.exec(line);
-    if (match === null) continue;
-    const [, id, controllers = '', cgroupPath] = match;
-    if (id === '0' && controllers === '') own.unified = cgroupPath;
-    else if (controllers.split(',').includes('memory')) own.v1Memory = cgroupPath;
-  }
-  return own;
 }
 
 /** The runner's group, made and ready for job groups; or what stopped it, for the operator. */
@@ -166,24 +145,4 @@ async function makeRunnerGroup(files: CgroupMemoryFiles, parent: string, name: s
     await rmdir(dir).catch(() => undefined);
     return `not a memory cgroup: a group made in it has no usable ${files.limitFile} (${explain(error)})`;
   }
-}
-
-function explain(error: unknown): string {
-  switch (errorCode(error)) {
-    case 'EBUSY':
-      return 'EBUSY: it holds processes, and a v2 group may not both hold processes and enable controllers for child groups';
-    case 'EACCES':
-    case 'EPERM':
-    case 'EROFS':
-      return `${errorCode(error)}: not writable by this user; run as root, or delegate a cgroup and name it as the parent`;
-    default:
-      return messageOf(error);
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
 }

@@ -6,7 +6,8 @@ import { DynamosError } from '../../knowledge/errors.js';
 import type { Clock } from '../../knowledge/ports/clock.js';
 import type { JobReport } from '../../knowledge/ports/job-runner.js';
 import type { Logger } from '../../knowledge/ports/logger.js';
-import type { MetricSample, MetricsReading, MetricsSource } from '../../knowledge/ports/metrics-source.js';
+import type { MetricSample, MetricsReading, MetricsSource, Signal } from '../../knowledge/ports/metrics-source.js';
+import type { SiteUsage } from './sites/site-envelopes.js';
 
 /** What the source reads of the machine; the OS by default, a fixed machine in tests. */
 export interface MachineProbe {
@@ -44,6 +45,23 @@ export interface LocalMetricsSourceOptions {
   readonly energy?: EnergyModel;
   /** @default osMachineProbe */
   readonly machine?: MachineProbe;
+  /**
+   * The parties' site envelopes (adapters/local/sites), read per party that has one. Its clock
+   * (`SiteUsage.sinceMs`) must be this source's `clock`.
+   */
+  readonly sites?: SiteUsageSource;
+}
+
+/** What the source reads of the sites: `SiteEnvelopes` has this shape. */
+export interface SiteUsageSource {
+  usage(party: string): Promise<SiteUsage | undefined>;
+}
+
+/** A site's CPU-seconds counter at the previous read, and the reading made then. */
+interface SiteCounter {
+  readonly cpuSeconds: number;
+  readonly at: number;
+  readonly cpu: number;
 }
 
 interface EndedJob {
@@ -69,6 +87,17 @@ interface EndedJob {
  * - `powerWatts` = the linear model's power of this machine's CPUs at the party's `cpu`
  *   (knowledge/energy-model.ts): what the machine would draw if that were its load.
  * - `up` = 1: the embedded parties are this process's machine, which is answering.
+ *
+ * A party with a site envelope (the `sites` option) is read from its own cgroups instead:
+ * - `cpu` = the CPU-seconds its processes used since the previous read ÷ (elapsed seconds × its
+ *   cores), capped at 1. Its cores are its CPU quota, or the machine's CPUs when unbounded, and
+ *   never more than the machine has. At a party's first read the previous read is the moment its
+ *   envelope was made, whose counter started at 0: nothing from before, such as the daemon's own
+ *   start-up, counts toward a site. Reads at the same moment repeat the last value.
+ * - `memory` = the memory charged to its cgroup ÷ its limit, or ÷ the machine's memory when unbounded.
+ * - `powerWatts` = the linear model's power of its cores at its `cpu`.
+ * - A site that cannot be read is listed in `failures` and gets no cpu, memory or power sample.
+ * Its jobs still count as attributed load, so they are not unattributed load of other parties.
  */
 export class LocalMetricsSource implements MetricsSource {
   readonly name = 'local machine';
@@ -76,6 +105,7 @@ export class LocalMetricsSource implements MetricsSource {
   private readonly energy: EnergyModel;
   private readonly machine: MachineProbe;
   private readonly jobs: EndedJob[] = [];
+  private readonly siteCounters = new Map<string, SiteCounter>();
   private lastTimes: { busyMs: number; totalMs: number };
   private lastBusyFraction: number;
   private closed = false;
@@ -103,19 +133,50 @@ export class LocalMetricsSource implements MetricsSource {
     const unattributed = Math.max(0, this.machineBusyFraction() - attributed);
     const { freeBytes, totalBytes } = this.machine.memory();
     const memory = clamp01(1 - fraction(freeBytes, totalBytes));
+    const asked = [...new Set(parties)];
+    const sites = await Promise.all(asked.map((party) => this.readSite(party, now, totalBytes)));
     const samples: MetricSample[] = [];
-    for (const party of new Set(parties)) {
-      const cpu = clamp01((shares.get(party) ?? 0) + unattributed);
+    const failures: { signal: Signal; reason: string }[] = [];
+    asked.forEach((party, i) => {
       const at = now;
+      const site = sites[i];
+      if (site !== undefined && 'failed' in site) {
+        failures.push(...(['cpu', 'memory', 'powerWatts'] as const).map((signal) => ({ signal, reason: `${party}'s site: ${site.failed}` })));
+        samples.push({ party, signal: 'queueDepth', value: 0, at }, { party, signal: 'up', value: 1, at });
+        return;
+      }
+      const cpu = site?.cpu ?? clamp01((shares.get(party) ?? 0) + unattributed);
+      const power = estimatePowerWatts(cpu, site?.cores ?? this.machine.cpus, this.energy);
       samples.push(
         { party, signal: 'cpu', value: cpu, at },
-        { party, signal: 'memory', value: memory, at },
+        { party, signal: 'memory', value: site?.memory ?? memory, at },
         { party, signal: 'queueDepth', value: 0, at },
-        { party, signal: 'powerWatts', value: estimatePowerWatts(cpu, this.machine.cpus, this.energy), at },
+        { party, signal: 'powerWatts', value: power, at },
         { party, signal: 'up', value: 1, at },
       );
+    });
+    return { at: now, samples, failures };
+  }
+
+  /** The party's own readings from its site envelope; undefined for a party without one. */
+  private async readSite(party: string, now: number, machineBytes: number): Promise<{ cpu: number; memory: number; cores: number } | { failed: string } | undefined> {
+    if (this.opts.sites === undefined) return undefined;
+    let usage: SiteUsage | undefined;
+    try {
+      usage = await this.opts.sites.usage(party);
+    } catch (error) {
+      return { failed: error instanceof Error ? error.message : String(error) };
     }
-    return { at: now, samples, failures: [] };
+    if (usage === undefined) return undefined;
+    const cores = Math.min(usage.cpus ?? this.machine.cpus, this.machine.cpus);
+    const previous = this.siteCounters.get(party) ?? { cpuSeconds: 0, at: usage.sinceMs, cpu: 0 };
+    const elapsedSeconds = (now - previous.at) / 1000;
+    let cpu = previous.cpu;
+    if (elapsedSeconds > 0) {
+      cpu = clamp01((usage.cpuSeconds - previous.cpuSeconds) / (elapsedSeconds * cores));
+      this.siteCounters.set(party, { cpuSeconds: usage.cpuSeconds, at: now, cpu });
+    }
+    return { cpu, memory: clamp01(fraction(usage.memoryBytes, usage.memoryLimitBytes ?? machineBytes)), cores };
   }
 
   /** Idempotent; stops listening for jobs. */

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { SimulatedClock } from 'xstate';
-import type { MachineProbe } from '../../../adapters/local/local-metrics-source.js';
+import type { MachineProbe, SiteUsageSource } from '../../../adapters/local/local-metrics-source.js';
 import { LocalMetricsSource, osMachineProbe } from '../../../adapters/local/local-metrics-source.js';
+import type { SiteUsage } from '../../../adapters/local/sites/site-envelopes.js';
 import { defaultEnergyModel, estimatePowerWatts } from '../../../knowledge/energy-model.js';
 import type { JobReport } from '../../../knowledge/ports/job-runner.js';
 import { silentLogger } from '../../../knowledge/ports/logger.js';
@@ -142,5 +143,116 @@ describe('LocalMetricsSource: the embedded default reads this machine', () => {
     } finally {
       await real.close();
     }
+  });
+});
+
+/** Sites whose cgroup counters the test moves: CPU-seconds burnt and memory held, per party. */
+class TestSites implements SiteUsageSource {
+  private readonly sites = new Map<string, { -readonly [K in keyof SiteUsage]: SiteUsage[K] }>();
+  readonly broken = new Set<string>();
+  /** A site made now: its counter starts at 0. */
+  add(party: string, sinceMs: number, bounds: { cpus?: number; memoryLimitBytes?: number } = {}): void {
+    this.sites.set(party, { cpuSeconds: 0, memoryBytes: 0, sinceMs, ...bounds });
+  }
+  burn(party: string, cpuSeconds: number): void {
+    const site = this.sites.get(party);
+    if (site !== undefined) site.cpuSeconds += cpuSeconds;
+  }
+  hold(party: string, bytes: number): void {
+    const site = this.sites.get(party);
+    if (site !== undefined) site.memoryBytes = bytes;
+  }
+  async usage(party: string): Promise<SiteUsage | undefined> {
+    if (this.broken.has(party)) throw new Error('cpuacct.usage: ENOENT');
+    const site = this.sites.get(party);
+    return site === undefined ? undefined : { ...site };
+  }
+}
+
+describe('LocalMetricsSource: a party with a site envelope is read from its own cgroups', () => {
+  let clock: SimulatedClock;
+  let events: EventEmitter;
+  let machine: TestMachine;
+  let sites: TestSites;
+  let source: LocalMetricsSource;
+
+  beforeEach(() => {
+    clock = new SimulatedClock();
+    clock.set(Date.UTC(2025, 0, 6, 9, 0, 0));
+    events = new EventEmitter();
+    machine = new TestMachine(4);
+    sites = new TestSites();
+    sites.add('SURF', clock.now(), { cpus: 0.25, memoryLimitBytes: 2e9 });
+    source = new LocalMetricsSource({ events, clock, logger: silentLogger, windowMs: 30_000, machine, sites });
+  });
+  afterEach(() => source.close());
+
+  it('counts from the moment its envelope was made at the first read: what the machine did before is not the site\'s', async () => {
+    // The daemon starting up keeps the machine busy; the site burns 1.25 CPU-seconds in 10 s.
+    machine.run(10_000, 1);
+    clock.increment(10_000);
+    sites.burn('SURF', 1.25);
+    const reading = await source.read(['SURF']);
+    close(value(reading, 'SURF', 'cpu'), 1.25 / (10 * 0.25), 'its CPU-seconds over its quarter core');
+  });
+
+  it('divides what it burnt since the previous read by the time since it and its quota, capped at 1', async () => {
+    clock.increment(4000);
+    await source.read(['SURF']);
+    clock.increment(2000);
+    sites.burn('SURF', 0.25);
+    close(value(await source.read(['SURF']), 'SURF', 'cpu'), 0.25 / (2 * 0.25), 'half its quota');
+    clock.increment(1000);
+    sites.burn('SURF', 0.5);
+    close(value(await source.read(['SURF']), 'SURF', 'cpu'), 1, 'capped at its quota');
+    close(value(await source.read(['SURF']), 'SURF', 'cpu'), 1, 'no time passed: the last value');
+    clock.increment(5000);
+    close(value(await source.read(['SURF']), 'SURF', 'cpu'), 0, 'idle');
+  });
+
+  it("uses the machine's CPUs and memory for a bound it lacks, and never more cores than the machine has", async () => {
+    sites.add('VU', clock.now());
+    sites.add('UVA', clock.now(), { cpus: 16 });
+    clock.increment(10_000);
+    sites.burn('VU', 20);
+    sites.burn('UVA', 20);
+    sites.hold('VU', 2e9);
+    const reading = await source.read(['VU', 'UVA']);
+    close(value(reading, 'VU', 'cpu'), 20 / (10 * 4), 'VU: unbounded, over the 4 CPUs');
+    close(value(reading, 'UVA', 'cpu'), 20 / (10 * 4), 'UVA: 16 cores asked, 4 exist');
+    close(value(reading, 'VU', 'memory'), 2e9 / 8e9, "VU: over the machine's memory");
+    close(value(reading, 'UVA', 'powerWatts'), estimatePowerWatts(0.5, 4), 'UVA: power of the 4 cores it can have');
+  });
+
+  it('reads memory against its limit and power over its own cores', async () => {
+    clock.increment(10_000);
+    sites.burn('SURF', 1);
+    sites.hold('SURF', 5e8);
+    const reading = await source.read(['SURF']);
+    close(value(reading, 'SURF', 'memory'), 0.25, 'a quarter of its 2 GB');
+    close(value(reading, 'SURF', 'powerWatts'), estimatePowerWatts(0.4, 0.25, defaultEnergyModel), 'model at its cpu');
+    close(value(reading, 'SURF', 'powerWatts'), 0.25 * (0.74 + 2.76 * 0.4), 'by hand');
+    close(value(reading, 'SURF', 'up'), 1, 'up');
+    close(value(reading, 'SURF', 'queueDepth'), 0, 'queue');
+  });
+
+  it("keeps today's reading for a party without a site, and counts a site's jobs as attributed load", async () => {
+    events.emit('jobEnded', jobReport('SURF', 12, 0)); // 0.1 of the machine
+    machine.run(1000, 0.35);
+    clock.increment(1000);
+    const reading = await source.read(['SURF', 'VU']);
+    close(value(reading, 'VU', 'cpu'), 0.25, 'VU: unattributed only, the site\'s job excluded');
+    close(value(reading, 'VU', 'memory'), 0.25, "VU: the machine's memory");
+    close(value(reading, 'SURF', 'cpu'), 0, 'SURF: its cgroup burnt nothing');
+  });
+
+  it('lists a site it cannot read in failures, and still says the party is up', async () => {
+    sites.broken.add('SURF');
+    const reading = await source.read(['SURF', 'VU']);
+    assert.deepEqual(reading.failures.map((f) => f.signal).sort(), ['cpu', 'memory', 'powerWatts']);
+    assert.match(reading.failures[0]?.reason ?? '', /SURF's site: cpuacct.usage: ENOENT/);
+    assert.equal(value(reading, 'SURF', 'cpu'), undefined);
+    close(value(reading, 'SURF', 'up'), 1, 'up');
+    assert.ok(value(reading, 'VU', 'cpu') !== undefined, 'other parties are read');
   });
 });
