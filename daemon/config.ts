@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { influxConfigSchema } from '../adapters/influx/index.js';
 import { localJobRunnerConfigSchema } from '../adapters/local/config.js';
+import { sitesSettingsSchema } from '../adapters/local/sites/index.js';
 import { prometheusConfigSchema } from '../adapters/prometheus/index.js';
 import { rabbitMqConfigSchema } from '../adapters/rabbitmq/index.js';
 import { energyModelSchema } from '../knowledge/energy-model.js';
@@ -55,6 +56,14 @@ export const daemonConfigSchema = z.strictObject({
   /** Request bodies above this size get 413. */
   bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
   runner: localJobRunnerConfigSchema.prefault({}),
+  /**
+   * Each party's site on this machine, by its marketplace name: the cores, memory and network link
+   * all its jobs share, e.g. `{ SURF: { cpus: 0.5, memoryMiB: 2048, linkMbit: 200, network: true } }`.
+   * A party without one runs unbounded on the host's network. Holding them needs root (cgroups,
+   * network namespaces); without it the daemon says why at start and in /healthz, and runs
+   * unbounded (docs/operations.md#sites).
+   */
+  sites: sitesSettingsSchema,
   /** The data plane between parties: gRPC over mutual TLS (docs/data-plane.md). */
   dataPlane: z
     .strictObject({

@@ -3,6 +3,7 @@ import { createDuckDBQueryInspector } from '../adapters/duckdb/index.js';
 import { createInfluxTelemetrySink } from '../adapters/influx/index.js';
 import { createLocalJobRunner, DataPlaneCredentials } from '../adapters/local/index.js';
 import type { LocalJobRunner } from '../adapters/local/index.js';
+import type { SiteUsageSource } from '../adapters/local/local-metrics-source.js';
 import { LocalMetricsSource } from '../adapters/local/local-metrics-source.js';
 import { createPrometheusMetricsSource } from '../adapters/prometheus/index.js';
 import { createRabbitMqRequestQueue } from '../adapters/rabbitmq/index.js';
@@ -37,6 +38,7 @@ import { Admission } from './loop/admission.js';
 import { BackgroundLoop } from './loop/background-loop.js';
 import { RequestLoop } from './loop/request-loop.js';
 import { createStrategy } from './mape/strategies/index.js';
+import { reportSites, warnOfUnknownSiteParties } from './site-checks.js';
 import { DaemonMetrics } from './telemetry/daemon-metrics.js';
 
 export interface RunningDaemon {
@@ -105,10 +107,12 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
     const inspector = await createDuckDBQueryInspector();
     closers.push(() => inspector.close());
     const ca = config.dataPlane.ca === undefined ? await openMarketplaceCa(keysDirOf(config), { logger }) : await loadMarketplaceCa(config.dataPlane.ca);
-    const runner = createLocalJobRunner(config.runner, { logger, clock, credentials: new DataPlaneCredentials(ca) });
+    const runner = createLocalJobRunner(config.runner, { logger, clock, credentials: new DataPlaneCredentials(ca), sites: config.sites });
     closers.push(() => runner.close());
+    const sites = await runner.siteEnvelopes();
+    reportSites(config.sites, sites.status(), marketplace, logger);
     const metrics = new DaemonMetrics();
-    const source = metricsSource(config, runner, { logger, clock, energy });
+    const source = metricsSource(config, runner, { logger, clock, energy }, sites);
     if (source !== undefined) closers.push(() => source.close());
     const telemetry = config.influx === undefined ? undefined : createInfluxTelemetrySink(config.influx, { logger, clock });
     if (telemetry !== undefined) closers.push(() => telemetry.close());
@@ -147,14 +151,16 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
     background.start();
     closers.push(() => background.stop());
     const onPolicy = knowledge.onChange((_, event) => {
-      if (event.kind === 'marketplaceChanged') void refreshSizes();
+      if (event.kind !== 'marketplaceChanged') return;
+      void refreshSizes();
+      warnOfUnknownSiteParties(config.sites, knowledge.current().marketplace, logger);
     });
     closers.push(onPolicy);
 
     const intake = { knowledge, inspector, requests, authenticator: auth.authenticator, limits: config.limits.request };
     await runner.whenWarm();
     const memoryBounds = await runner.memoryBounds();
-    const app = createApi({ intake, logger, clock, bodyLimitBytes: config.bodyLimitBytes, startedAt: clock.now(), decisions: decisionLog, audit: decisionLog, metrics, authenticator: auth.authenticator, jobs: () => ({ ...admission.state, limits: config.limits.jobs, memory: memoryBounds }), dataPlane: () => ({ transport: 'gRPC over mutual TLS', caFingerprint: ca.fingerprint, caSource: config.dataPlane.ca === undefined ? 'made by this deployment' : 'supplied by the operator' }) });
+    const app = createApi({ intake, logger, clock, bodyLimitBytes: config.bodyLimitBytes, startedAt: clock.now(), decisions: decisionLog, audit: decisionLog, metrics, authenticator: auth.authenticator, jobs: () => ({ ...admission.state, limits: config.limits.jobs, memory: memoryBounds }), dataPlane: () => ({ transport: 'gRPC over mutual TLS', caFingerprint: ca.fingerprint, caSource: config.dataPlane.ca === undefined ? 'made by this deployment' : 'supplied by the operator', sites: sites.status() }) });
     const server = await startHttpServer(app, { host: config.host, port: config.port, tls: auth.tls });
     closers.push(() => server.close());
     if (config.amqp !== undefined) {
@@ -201,10 +207,12 @@ function metricsSource(
   config: DaemonConfig,
   runner: LocalJobRunner,
   deps: { logger: Logger; clock: Clock; energy: typeof defaultEnergyModel },
+  sites: SiteUsageSource,
 ): MetricsSource | undefined {
   switch (config.metrics.source) {
     case 'local':
-      return new LocalMetricsSource({ events: runner.events, ...deps, ...(config.metrics.windowMs === undefined ? {} : { windowMs: config.metrics.windowMs }) });
+      // A party with a site is read from its own cgroups (the same clock times both), the others from the machine.
+      return new LocalMetricsSource({ events: runner.events, ...deps, sites, ...(config.metrics.windowMs === undefined ? {} : { windowMs: config.metrics.windowMs }) });
     case 'prometheus':
       return createPrometheusMetricsSource(config.metrics.prometheus, deps);
     case 'none':

@@ -3,6 +3,12 @@ import { z } from 'zod';
 export const localJobRunnerConfigSchema = z.strictObject({
   /** Fresh processes kept started and waiting, so a job starts at once. 0 starts each on demand. */
   warmProcesses: z.number().int().min(0).max(64).default(3),
+  /**
+   * Processes kept waiting inside each site's network namespace (`sites.<party>.network: true`): a
+   * process cannot enter a namespace after it starts, so such a party's jobs cannot take from the
+   * shared pool. 0 starts each of its jobs on demand, inside the namespace.
+   */
+  warmProcessesPerNetworkedSite: z.number().int().min(0).max(16).default(1),
   /** Where job temp directories go. @default the OS temp directory */
   tempRoot: z.string().optional(),
   /** DuckDB threads per job. @default the number of cores */

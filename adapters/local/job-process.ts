@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { JobMessage, RunnerMessage } from '../../services/job/job-protocol.js';
@@ -24,6 +24,12 @@ export interface JobProcessOptions {
   readonly env: Readonly<Record<string, string>>;
   /** V8's old-space limit of the job, in MiB: past it the job fails instead of growing. */
   readonly heapMiB?: number;
+  /**
+   * A command that starts the process somewhere else, such as `ip netns exec <ns>` (a site's network
+   * namespace, `SiteEnvelopes.launchPrefix`). It must exec Node in place, so the job keeps its pid,
+   * its process group and the IPC channel.
+   */
+  readonly launchPrefix?: readonly string[];
 }
 
 export interface Exit {
@@ -47,12 +53,12 @@ export class JobProcess {
   private readonly received = new Map<JobMessage['type'], JobMessage>();
 
   constructor(opts: JobProcessOptions) {
-    this.child = fork(jobEntry, [`--dynamos-runner=${opts.runnerId}`], {
-      execArgv: [...(fromSource ? ['--import', tsxLoader()] : []), ...(opts.heapMiB === undefined ? [] : [`--max-old-space-size=${opts.heapMiB}`])],
-      detached: true,
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      env: { ...pick(process.env, inheritedVariables), ...opts.env },
-    });
+    const execArgv = [...(fromSource ? ['--import', tsxLoader()] : []), ...(opts.heapMiB === undefined ? [] : [`--max-old-space-size=${opts.heapMiB}`])];
+    const args = [`--dynamos-runner=${opts.runnerId}`];
+    const how = { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] as ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...pick(process.env, inheritedVariables), ...opts.env } };
+    const [launcher, ...launcherArgs] = opts.launchPrefix ?? [];
+    // fork cannot put a command in front of Node; spawn with an 'ipc' entry gives the same channel.
+    this.child = launcher === undefined ? fork(jobEntry, args, { ...how, execArgv }) : spawn(launcher, [...launcherArgs, process.execPath, ...execArgv, jobEntry, ...args], how);
     this.child.stderr?.on('data', (d: Buffer) => {
       this.stderrTail = (this.stderrTail + d.toString('utf8')).slice(-stderrTailBytes);
     });

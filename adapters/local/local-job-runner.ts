@@ -3,11 +3,10 @@ import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { Clock } from '../../knowledge/ports/clock.js';
-import type { Deployment, DeploymentResult, JobReport, JobRunner, JobSpec, JobStatus, PartyResult, ResultLimit } from '../../knowledge/ports/job-runner.js';
+import type { Deployment, DeploymentResult, JobReport, JobRunner, JobStatus, PartyResult, ResultLimit } from '../../knowledge/ports/job-runner.js';
 import type { Logger } from '../../knowledge/ports/logger.js';
 import { parseSettings } from '../../knowledge/problems.js';
 import type { JobStats } from '../../services/job/job-protocol.js';
-import type { StreamTarget } from '../../services/sidecar/send-stream.js';
 import type { LocalJobRunnerConfig } from './config.js';
 import { DataPlaneCredentials } from './data-plane-credentials.js';
 import { duckdbMemoryLimitOf, localJobRunnerConfigSchema, v8HeapMiBOf } from './config.js';
@@ -15,16 +14,23 @@ import type { JobProcess } from './job-process.js';
 import { describeExit } from './job-process.js';
 import { ResultCollector } from './result-collector.js';
 import { TableCatalog } from './table-catalog.js';
-import type { JobCgroupsProbe, JobGroup } from './job-memory-cgroup.js';
-import { detectJobCgroups } from './job-memory-cgroup.js';
+import type { JobCgroupsProbe } from './job-memory-cgroup.js';
+import { JobPools } from './job-pools.js';
+import type { Placement } from './site-placement.js';
+import { JobPlacement, openJobMemoryGroups } from './site-placement.js';
+import type { SiteEnvelopes, SitesSettingsInput } from './sites/index.js';
+import { openSiteEnvelopes, sitesSettingsSchema } from './sites/index.js';
 import { makeJobTempDir, removeDir, sweepOrphanedTempDirs } from './temp-dirs.js';
-import { WarmPool } from './warm-pool.js';
+import type { JobRun, Stop } from './job-runs.js';
+import { failDependents, failProducers, producersFirst, stop, withLimitDetails } from './job-runs.js';
 
 export interface LocalJobRunnerDeps {
   readonly logger: Logger;
   readonly clock: Clock;
   /** The data plane's certificates; a CA of the runner's own when absent. */
   readonly credentials?: DataPlaneCredentials;
+  /** Each party's site on this machine: its CPU, memory and network envelope (adapters/local/sites). @default none */
+  readonly sites?: SitesSettingsInput;
 }
 
 /** What every job of one deployment is given alike. */
@@ -32,32 +38,16 @@ interface Assignment {
   readonly threads: number;
   readonly deadlineAt: number;
   readonly credentials: DataPlaneCredentials;
+  readonly sites: SiteEnvelopes;
   readonly resultLimit?: ResultLimit;
-}
-
-interface Stop {
-  readonly status: JobStatus;
-  readonly code: string;
-  readonly message: string;
-}
-
-interface JobRun {
-  readonly spec: JobSpec;
-  readonly process: JobProcess;
-  readonly takenAt: number;
-  tempDir?: string;
-  /** The job's OS memory group, where the machine allows one. */
-  memoryGroup?: Promise<JobGroup | undefined>;
-  assignedAt?: number;
-  /** Why the runner ended the job, when it did. */
-  stoppedAs?: Stop;
 }
 
 /**
  * JobRunner on one machine: each job is a fresh OS process in its own process group, used once,
  * killed with its group at the deadline or on cancel; data between parties goes through the jobs'
- * sidecars over loopback. Nothing outlives a deployment: processes, sockets and temp directories
- * are all gone when `run` returns.
+ * sidecars, over loopback or, for parties whose site has a network, over the sites' bridge. A job
+ * runs inside its party's site (CPU quota, memory limit, namespace) where one is declared. Nothing
+ * outlives a deployment: processes, sockets and temp directories are all gone when `run` returns.
  */
 export class LocalJobRunner implements JobRunner {
   /** Tags every job process's command line, so tests can prove none outlived its deployment. */
@@ -71,7 +61,10 @@ export class LocalJobRunner implements JobRunner {
   readonly events = new EventEmitter();
   /** Resolves with the temp directories of dead runners this runner removed when it started. */
   readonly swept: Promise<string[]>;
-  private readonly pool: WarmPool;
+  private readonly pools: JobPools;
+  private readonly placement: JobPlacement;
+  /** The parties' site envelopes: opened once, closed with the runner. */
+  private readonly sites: Promise<SiteEnvelopes>;
   private readonly tempRoot: string;
   private readonly live = new Set<JobProcess>();
   private readonly catalog = new TableCatalog();
@@ -88,11 +81,16 @@ export class LocalJobRunner implements JobRunner {
     this.tempRoot = c.tempRoot ?? os.tmpdir();
     this.jobThreads = c.jobThreads;
     const env = { DYNAMOS_JOB_MEMORY_LIMIT: duckdbMemoryLimitOf(c) };
-    this.pool = new WarmPool(c.warmProcesses, { runnerId: this.runnerId, env, heapMiB: v8HeapMiBOf(c) }, deps);
+    const sites = parseSettings(sitesSettingsSchema, deps.sites ?? {}, 'the sites config');
+    this.sites = openSiteEnvelopes(sites, { runnerId: this.runnerId, logger: deps.logger, clock: deps.clock });
+    this.sites.catch(() => undefined);
+    const sizes = { shared: c.warmProcesses, perNetworkedSite: c.warmProcessesPerNetworkedSite };
+    this.pools = new JobPools(sizes, { runnerId: this.runnerId, env, heapMiB: v8HeapMiBOf(c) }, deps, this.sites, Object.keys(sites));
     this.jobMemoryBytes = c.jobMemoryMiB * 2 ** 20;
     this.memoryGroups = c.jobMemoryCgroup === 'off'
       ? Promise.resolve({ kind: 'unavailable', reason: 'turned off (runner.jobMemoryCgroup: off)' })
       : openJobMemoryGroups({ runnerId: this.runnerId, ...(c.jobCgroupParent === undefined ? {} : { parent: c.jobCgroupParent }) }, deps.logger);
+    this.placement = new JobPlacement(this.memoryGroups, this.sites, sites, this.jobMemoryBytes, deps.logger);
     this.credentials = deps.credentials === undefined ? DataPlaneCredentials.ephemeral() : Promise.resolve(deps.credentials);
     this.credentials.catch(() => undefined);
     this.swept = sweepOrphanedTempDirs(this.tempRoot).then((removed) => {
@@ -104,11 +102,13 @@ export class LocalJobRunner implements JobRunner {
   async run(deployment: Deployment, signal?: AbortSignal): Promise<DeploymentResult> {
     if (this.closed) throw new DynamosError('INTERNAL', 'the job runner is closed', { retryable: false });
     if (signal?.aborted) throw cancelled(deployment);
+    const sites = await this.sites;
+    await this.pools.ready;
     const runs = deployment.jobs.map((spec): JobRun => {
-      const process = this.pool.take();
+      const process = this.pools.take(spec.party);
       this.live.add(process);
       void process.exited.then(() => this.live.delete(process));
-      return { spec, process, takenAt: performance.now(), memoryGroup: this.placeInMemoryGroup(process) };
+      return { spec, process, takenAt: performance.now(), placement: this.placement.place(process, spec.party) };
     });
     const byParty = new Map(runs.map((r) => [r.spec.party, r]));
     // The jobs reading data run at once: share the cores among them instead of oversubscribing.
@@ -118,9 +118,8 @@ export class LocalJobRunner implements JobRunner {
     const stopAll = (why: Stop) => runs.forEach((r) => stop(r, why));
     const credentials = await this.credentials;
     const deadlineAt = Date.now() + deployment.deadlineMs;
-    const collector = await ResultCollector.listen(
-      { host: '127.0.0.1', tls: await credentials.for({ kind: 'collector' }), requestId: deployment.requestId },
-      toRequester.map((r) => ({ party: r.spec.party, count: r.spec.output.to === 'requester' ? r.spec.output.streams : 0 })),
+    const collector = new ResultCollector(
+      { tls: await credentials.for({ kind: 'collector' }), requestId: deployment.requestId, deadlineAt },
       deployment.resultLimit,
       // All or nothing: a request past its limit gets no results, so stop every job at once.
       (error) => stopAll({ status: 'failed', code: error.code, message: error.message }),
@@ -129,12 +128,13 @@ export class LocalJobRunner implements JobRunner {
     const onAbort = () => stopAll({ status: 'cancelled', code: 'JOB_CANCELLED', message: 'cancelled' });
     signal?.addEventListener('abort', onAbort);
     try {
-      // Each consumer job's sidecar must listen before its producers are told where to send.
-      for (const run of consumersFirst(runs, byParty)) {
+      // A consumer is told where its producers' sidecars listen, so producers start first.
+      for (const run of producersFirst(runs, byParty)) {
         if (run.stoppedAs !== undefined) continue;
-        await this.assign(run, byParty, collector, { threads, deadlineAt, credentials, ...(deployment.resultLimit === undefined ? {} : { resultLimit: deployment.resultLimit }) }).catch((error: unknown) => {
+        await this.assign(run, byParty, collector, { threads, deadlineAt, credentials, sites, ...(deployment.resultLimit === undefined ? {} : { resultLimit: deployment.resultLimit }) }).catch((error: unknown) => {
           stop(run, { status: 'failed', code: 'JOB_FAILED', message: (error as Error).message });
           failDependents(run, byParty);
+          failProducers(run, runs);
         });
       }
       const reports = withLimitDetails(await Promise.all(runs.map((run) => this.finish(run, byParty, collector))), deployment.resultLimit);
@@ -150,18 +150,22 @@ export class LocalJobRunner implements JobRunner {
       signal?.removeEventListener('abort', onAbort);
       runs.forEach((r) => r.process.kill());
       await Promise.all(runs.map((r) => r.process.exited));
-      await Promise.all(runs.map((r) => r.memoryGroup?.then((group) => group?.remove()).catch((error: unknown) => this.deps.logger.warn('a job memory group could not be removed', { error: (error as Error).message }))));
+      await Promise.all(runs.map((r) => r.placement.then(({ group }) => group?.remove()).catch((error: unknown) => this.deps.logger.warn('a job memory group could not be removed', { error: (error as Error).message }))));
       await Promise.all(runs.map((r) => (r.tempDir === undefined ? undefined : removeDir(r.tempDir))));
-      await collector.close();
       // Refill only now, so starting the next warm processes does not take CPU from this request.
-      this.pool.refill();
+      this.pools.refill();
       this.events.emit('deploymentEnded', { requestId: deployment.requestId });
     }
   }
 
   /** Resolves when the warm pool is full of ready processes, so the next job starts at once. */
   whenWarm(): Promise<void> {
-    return this.pool.whenWarm();
+    return this.pools.whenWarm();
+  }
+
+  /** The parties' site envelopes, once opened: for the metrics source (`usage`) and /healthz (`status`). */
+  siteEnvelopes(): Promise<SiteEnvelopes> {
+    return this.sites;
   }
 
   /** How a job's memory is bounded here: DuckDB's and V8's limits, and the OS limit or why there is none. */
@@ -172,26 +176,14 @@ export class LocalJobRunner implements JobRunner {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.pool.close();
+    await this.pools.close();
     await this.catalog.close();
     for (const p of this.live) p.kill();
     await Promise.all([...this.live].map((p) => p.exited));
     const probe = await this.memoryGroups;
     if (probe.kind === 'usable') await probe.groups.close();
-  }
-
-  /** Puts a job's process in its own OS memory group, where the machine allows one; a process that cannot be placed is ended. */
-  private async placeInMemoryGroup(process: JobProcess): Promise<JobGroup | undefined> {
-    const probe = await this.memoryGroups;
-    if (probe.kind !== 'usable' || process.pid === undefined) return undefined;
-    try {
-      return await probe.groups.place(process.pid, this.jobMemoryBytes);
-    } catch (error) {
-      // A job the OS cannot bound does not run unbounded.
-      this.deps.logger.warn('a job process could not be given its memory limit; it is ended', { error: (error as Error).message });
-      process.kill();
-      return undefined;
-    }
+    // Last: the jobs' memory groups are inside the sites' groups, and jobs ran in their namespaces.
+    await this.sites.then((sites) => sites.close(), () => undefined);
   }
 
   private async assign(run: JobRun, byParty: Map<string, JobRun>, collector: ResultCollector, how: Assignment): Promise<void> {
@@ -199,24 +191,30 @@ export class LocalJobRunner implements JobRunner {
     const tableReads = await this.catalog.readsFor(spec.tables);
     const tls = await how.credentials.for({ kind: 'party', party: spec.party });
     await run.process.ready;
-    await run.memoryGroup;
-    let output: StreamTarget;
-    if (spec.output.to === 'requester') output = { address: collector.address, identity: { kind: 'collector' } };
-    else {
-      const consumer = byParty.get(spec.output.party);
-      const at = consumer === undefined ? undefined : await consumer.process.message('accepting');
-      if (at === undefined) throw new Error(`no job runs at ${spec.output.party}, where ${spec.party} must send its data`);
-      output = { address: at.address, identity: { kind: 'party', party: spec.output.party } };
-    }
+    const placed = await run.placement;
+    if (placed.failure !== undefined) throw new Error(placed.failure);
+    const inputs = await Promise.all(
+      spec.inputs.map(async (party) => {
+        const producer = byParty.get(party);
+        const at = producer === undefined ? undefined : await producer.process.message('accepting');
+        if (at === undefined) throw new Error(`no job runs at ${party}, whose data ${spec.party} needs`);
+        return { party, address: at.address };
+      }),
+    );
     run.tempDir = await makeJobTempDir(this.tempRoot);
     run.assignedAt = performance.now();
     const limit = spec.output.to === 'requester' && how.resultLimit !== undefined ? { resultLimit: how.resultLimit } : {};
-    run.process.assign({ type: 'assign', spec, tempDir: run.tempDir, tls, listenHost: '127.0.0.1', deadlineAt: how.deadlineAt, output, threads: how.threads, tableReads, ...limit });
+    run.process.assign({ type: 'assign', spec, tempDir: run.tempDir, tls, listenHost: how.sites.listenAddress(spec.party), deadlineAt: how.deadlineAt, inputs, threads: how.threads, tableReads, ...limit });
     this.events.emit('jobAssigned', { name: spec.name, party: spec.party, pid: run.process.pid });
-    if (spec.inputs.length > 0) {
-      const at = await run.process.message('accepting');
-      this.events.emit('jobAccepting', { name: spec.name, party: spec.party, address: at.address });
-    }
+    const at = await run.process.message('accepting');
+    this.events.emit('jobAccepting', { name: spec.name, party: spec.party, address: at.address });
+    if (spec.output.to === 'requester') collector.fetchFrom(spec.party, at.address, spec.output.streams);
+  }
+
+  /** Why the OS stopped the job for memory (its own limit or its site's), or undefined when it did not. */
+  private async outOfMemory(run: JobRun): Promise<string | undefined> {
+    const { group } = await run.placement.catch((): Placement => ({}));
+    return this.placement.outOfMemory(run.spec.party, group);
   }
 
   private async finish(run: JobRun, byParty: Map<string, JobRun>, collector: ResultCollector): Promise<JobReport> {
@@ -240,10 +238,12 @@ export class LocalJobRunner implements JobRunner {
         error = { code: e instanceof DynamosError ? e.code : 'STREAM_INVALID', message: (e as Error).message };
       });
     }
-    if (status !== 'succeeded' && done === undefined && failed === undefined && run.stoppedAs === undefined && (await oomKilled(run))) {
-      error = { code: 'JOB_OUT_OF_MEMORY', message: `the job passed its memory limit of ${this.jobMemoryBytes / 2 ** 20} MiB and the operating system stopped it` };
+    const outOfMemory = status !== 'succeeded' && done === undefined && failed === undefined && run.stoppedAs === undefined ? await this.outOfMemory(run) : undefined;
+    if (outOfMemory !== undefined) error = { code: 'JOB_OUT_OF_MEMORY', message: outOfMemory };
+    if (status !== 'succeeded') {
+      failDependents(run, byParty);
+      failProducers(run, [...byParty.values()]);
     }
-    if (status !== 'succeeded') failDependents(run, byParty);
     const stats: JobStats | undefined = done?.stats ?? failed?.stats;
     const readyAt = run.process.readyAt ?? endedAt;
     const report: JobReport = {
@@ -262,54 +262,6 @@ export class LocalJobRunner implements JobRunner {
     this.events.emit('jobEnded', report);
     return report;
   }
-}
-
-async function oomKilled(run: JobRun): Promise<boolean> {
-  const group = await run.memoryGroup?.catch(() => undefined);
-  return (await group?.oomKilled().catch(() => false)) ?? false;
-}
-
-/** The OS memory groups of jobs, or why there are none (logged once, at start). */
-async function openJobMemoryGroups(opts: { runnerId: string; parent?: string }, logger: Logger): Promise<JobCgroupsProbe> {
-  const probe = await detectJobCgroups(opts, { logger });
-  if (probe.kind === 'unavailable') {
-    logger.warn('jobs run without an OS memory limit (DuckDB\'s and V8\'s limits still hold)', { reason: probe.reason });
-    return probe;
-  }
-  const removed = await probe.groups.sweepOrphaned();
-  if (removed.length > 0) logger.warn('removed the job memory groups of job runners that died', { removed });
-  return probe;
-}
-
-function stop(run: JobRun, why: Stop): void {
-  if (!run.process.alive) return;
-  run.stoppedAs ??= why;
-  run.process.kill();
-}
-
-/** The jobs consuming `run`'s output cannot finish without it: end them too. */
-function failDependents(run: JobRun, byParty: Map<string, JobRun>): void {
-  if (run.spec.output.to !== 'party') return;
-  const consumer = byParty.get(run.spec.output.party);
-  if (consumer === undefined) return;
-  stop(consumer, { status: 'failed', code: 'JOB_FAILED', message: `input from ${run.spec.party} failed` });
-  failDependents(consumer, byParty);
-}
-
-/** A report of a job stopped at the result limit names the limit, so the requester can read it. */
-function withLimitDetails(reports: JobReport[], limit: ResultLimit | undefined): JobReport[] {
-  if (limit === undefined) return reports;
-  return reports.map((r) => (r.error?.code === 'RESULT_TOO_LARGE' ? { ...r, error: { ...r.error, details: { limit: { maxRows: limit.maxRows, maxBytes: limit.maxBytes } } } } : r));
-}
-
-/** Runs ordered so that every job comes after the job its output goes to. */
-function consumersFirst(runs: readonly JobRun[], byParty: Map<string, JobRun>): JobRun[] {
-  const depth = (run: JobRun, seen = new Set<JobRun>()): number => {
-    if (run.spec.output.to !== 'party' || seen.has(run)) return 0;
-    const next = byParty.get(run.spec.output.party);
-    return next === undefined ? 0 : 1 + depth(next, seen.add(run));
-  };
-  return [...runs].sort((a, b) => depth(a) - depth(b));
 }
 
 function cancelled(deployment: Deployment): DynamosError {

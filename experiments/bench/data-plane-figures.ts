@@ -10,7 +10,9 @@ import { generateMarketplace } from '../marketplaces/generate-marketplace.js';
 import { benchDecision } from './decision-bench.js';
 import { benchDirectDuckDB } from './direct-duckdb.js';
 import { benchEndToEnd } from './end-to-end-bench.js';
+import { benchIsolation } from './isolation-bench.js';
 import { benchJobStart } from './job-start-bench.js';
+import { benchStreams } from './stream-bench.js';
 import { ratio } from './stats.js';
 
 export function requestBody(providers: string[], options: Record<string, boolean>, algorithm = 'average') {
@@ -46,6 +48,11 @@ export async function dataPlaneFigures(scratch: string, repeats: number, log: (l
       hundredProviders: { ...both(generated.marketplace, asked(100, 9), 5_000), targetP99Ms: 2 },
     },
   };
+
+  log('streams over the gRPC data plane on loopback, beside a raw socket …');
+  figures['streams'] = await benchStreams(repeats);
+  log('isolation of sites: an idle party while another\'s envelope is saturated …');
+  figures['isolation'] = await benchIsolation(Math.max(5, repeats));
 
   log('generating 3 × 250,000 rows …');
   const data250k = path.join(scratch, 'rows-250k');

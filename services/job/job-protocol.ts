@@ -1,13 +1,13 @@
 import type { JobSpec, ResultLimit } from '../../knowledge/ports/job-runner.js';
 import type { DataPlaneTls } from '../sidecar/data-plane-tls.js';
-import type { StreamTarget } from '../sidecar/send-stream.js';
+import type { StreamSource } from '../sidecar/fetch-streams.js';
 
 /**
  * The control channel between a job runner and a job process (Node IPC). Data never travels
  * here: it goes through the sidecars' gRPC streams.
  *
- * runner → job: `assign` (once). job → runner: `ready` (engine loaded, waiting), then for a job
- * with inputs `accepting` (its sidecar listens), then exactly one of `done` or `failed`.
+ * runner → job: `assign` (once). job → runner: `ready` (engine loaded, waiting), then `accepting`
+ * (its sidecar listens for its consumer), then exactly one of `done` or `failed`.
  */
 export type RunnerMessage = {
   readonly type: 'assign';
@@ -16,11 +16,12 @@ export type RunnerMessage = {
   readonly tempDir: string;
   /** The marketplace CA and this party's certificate and key: what its sidecar shows and trusts. */
   readonly tls: DataPlaneTls;
-  /** Where this job's sidecar listens for its inputs: loopback, or its site's address. */
+  /** Where this job's sidecar listens for its consumer: loopback, or its site's address. */
   readonly listenHost: string;
-  /** Epoch ms: the request's deadline, which travels with every stream the job sends. */
+  /** Epoch ms: the request's deadline, which travels with every fetch the job makes. */
   readonly deadlineAt: number;
-  readonly output: StreamTarget;
+  /** The sidecars of the parties in `spec.inputs`, in that order, to fetch from. */
+  readonly inputs: readonly StreamSource[];
   /** DuckDB threads: the machine's cores shared among the jobs running at once. */
   readonly threads: number;
   /** Table name → its `read_csv(...)` call, sniffed once by the runner; saves the job sniffing. */

@@ -4,9 +4,11 @@ import type { JobSpec } from '../../knowledge/ports/job-runner.js';
 import type { RequestEnvelope } from '../../proto/generated/dynamos/v1/microservice.js';
 import type { DataSet, ServiceContext } from '../microservice.js';
 import { serviceNamed } from '../registry.js';
+import type { DataPlaneIdentity } from '../../knowledge/data-plane-identity.js';
+import { fetchStreams } from '../sidecar/fetch-streams.js';
+import { serveOutput } from '../sidecar/output-server.js';
 import type { SendStats, StreamOrigin } from '../sidecar/send-stream.js';
-import { sendDataSet, sendFailure } from '../sidecar/send-stream.js';
-import { listenForStreams } from '../sidecar/sidecar-server.js';
+import { sendDataSet } from '../sidecar/send-stream.js';
 import { TableWriter } from '../sidecar/table-writer.js';
 import { asQueryFailure } from '../workspace/table-columns.js';
 import { openWorkspace } from '../workspace/workspace.js';
@@ -22,17 +24,20 @@ export interface JobOutcome {
 }
 
 /**
- * Runs one job: opens the locked workspace with the steward's tables, receives every input
- * stream, runs the chain and streams each resulting data set to the output sidecar. On failure
- * it tells the output sidecar why before rethrowing, so the consumer fails at once.
+ * Runs one job: listens for its consumer, opens the locked workspace with the steward's tables,
+ * fetches every input, runs the chain and serves each resulting data set to the consumer. On
+ * failure it ends the consumer's fetch with the failure before rethrowing, so the consumer fails
+ * at once with the real cause.
  */
 export async function runJob(
   engine: DuckDBInstance,
   assignment: RunnerMessage,
   onAccepting: (address: string) => void,
 ): Promise<JobOutcome> {
-  const { spec, output } = assignment;
-  const origin: StreamOrigin = { request: envelopeOf(spec), sourceParty: spec.party, tls: assignment.tls, deadlineAt: assignment.deadlineAt };
+  const { spec } = assignment;
+  const origin: StreamOrigin = { request: envelopeOf(spec), sourceParty: spec.party };
+  const output = await serveOutput({ host: assignment.listenHost, tls: assignment.tls, requestId: spec.requestId, consumer: consumerOf(spec) });
+  onAccepting(output.address);
   const stages: StageTiming[] = [];
   const timed = async <T>(stage: string, step: () => Promise<T>): Promise<T> => {
     const started = performance.now();
@@ -52,19 +57,21 @@ export async function runJob(
       }),
     );
     try {
-      let data = await timed('inputs', () => receiveInputs(engine, assignment, onAccepting));
+      let data = await timed('inputs', () => receiveInputs(engine, assignment));
       let tables = 0;
       const ctx: ServiceContext = { job: spec, db: workspace.db, anonymizedAtSource: workspace.anonymizedAtSource, newTableName: (prefix) => `${prefix}_${++tables}` };
       for (const name of spec.services) data = await timed(name, () => serviceNamed(name).run(ctx, data));
       checkStreamCount(spec, data);
       const sent: SendStats[] = [];
-      await timed('output', async () => {
-        const limit = assignment.resultLimit;
-        for (const set of data) {
-          const soFar = { rows: sum(sent, 'rows'), bytes: sum(sent, 'bytes') };
-          sent.push(await sendDataSet(workspace.db, set, output, origin, { ...(spec.outputColumns ? { columns: spec.outputColumns } : {}), ...(limit ? { limit, sent: soFar } : {}) }));
-        }
-      });
+      await timed('output', () =>
+        output.deliver(async (sink) => {
+          const limit = assignment.resultLimit;
+          for (const set of data) {
+            const soFar = { rows: sum(sent, 'rows'), bytes: sum(sent, 'bytes') };
+            sent.push(await sendDataSet(workspace.db, set, sink, origin, { ...(spec.outputColumns ? { columns: spec.outputColumns } : {}), ...(limit ? { limit, sent: soFar } : {}) }));
+          }
+        }),
+      );
       return { rowsOut: sum(sent, 'rows'), bytesOut: sum(sent, 'bytes'), streamsOut: sent.length, stages };
     } finally {
       workspace.close();
@@ -76,47 +83,41 @@ export async function runJob(
       cause: failure,
       ...(failure.details === undefined ? {} : { details: failure.details }),
     });
-    await sendFailure(output, origin, told).catch(() => undefined);
+    output.fail(told);
     throw told;
+  } finally {
+    await output.close();
   }
 }
 
-/** Each input party's stream becomes a table of the workspace, in the order the spec names them. */
-async function receiveInputs(
-  engine: DuckDBInstance,
-  { spec, tls, listenHost }: RunnerMessage,
-  onAccepting: (address: string) => void,
-): Promise<DataSet[]> {
-  if (spec.inputs.length === 0) return [];
-  const received = new Map<string, DataSet>();
-  const server = await listenForStreams(
-    { host: listenHost, tls, requestId: spec.requestId, expected: spec.inputs.map((party) => ({ party, count: 1 })) },
-    async (stream) => {
-      const party = stream.header.sourceParty;
-      const table = `input_${spec.inputs.indexOf(party)}`;
-      // A connection per stream: stewards send at the same time and each appender owns its connection.
-      const db = await engine.connect();
-      try {
-        const writer = await TableWriter.create(db, table, stream.header.columns);
-        const end = await stream.consume((chunk) => writer.append(chunk));
-        writer.close();
-        const artifacts = end.artifacts.map((a) => ({ name: a.name, mediaType: a.mediaType, content: new TextDecoder().decode(a.content) }));
-        received.set(party, { table, providers: stream.header.providers, artifacts });
-      } finally {
-        db.closeSync();
-      }
-    },
+/** Each input party's data becomes a table of the workspace, in the order the spec names them; all are fetched at once. */
+async function receiveInputs(engine: DuckDBInstance, { spec, tls, inputs, deadlineAt }: RunnerMessage): Promise<DataSet[]> {
+  const fetcher = { tls, requestId: spec.requestId, deadlineAt };
+  return Promise.all(
+    inputs.map(async (source, i) => {
+      const table = `input_${i}`;
+      let received: DataSet | undefined;
+      await fetchStreams(source, fetcher, 1, async (stream) => {
+        // A connection per stream: stewards send at the same time and each appender owns its connection.
+        const db = await engine.connect();
+        try {
+          const writer = await TableWriter.create(db, table, stream.header.columns);
+          const end = await stream.consume((chunk) => writer.append(chunk));
+          writer.close();
+          const artifacts = end.artifacts.map((a) => ({ name: a.name, mediaType: a.mediaType, content: new TextDecoder().decode(a.content) }));
+          received = { table, providers: stream.header.providers, artifacts };
+        } finally {
+          db.closeSync();
+        }
+      });
+      return received as DataSet;
+    }),
   );
-  try {
-    onAccepting(server.address);
-    await server.completion;
-  } catch (error) {
-    // The senders still streaming hear why this job stopped taking their data.
-    await server.close(toDynamosError(error, 'JOB_FAILED'));
-    throw error;
-  }
-  await server.close();
-  return spec.inputs.map((party) => received.get(party) as DataSet);
+}
+
+/** Who may fetch this job's output: the party the plan sends it to, or the result collector. */
+function consumerOf(spec: JobSpec): DataPlaneIdentity {
+  return spec.output.to === 'requester' ? { kind: 'collector' } : { kind: 'party', party: spec.output.party };
 }
 
 function checkStreamCount(spec: JobSpec, data: readonly DataSet[]): void {

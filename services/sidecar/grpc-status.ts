@@ -52,13 +52,27 @@ export function statusOfError(error: DynamosError): Partial<StatusObject> {
   return { code: grpcStatusOf[error.code], details: error.message, metadata };
 }
 
-/** The DynamosError a failed call stands for: the peer's own code where it sent one. */
-export function errorOfStatus(error: ServiceError, peer: string): DynamosError {
+/** The DynamosError a failed call from `party`'s sidecar stands for: its own code where it sent one. */
+export function errorOfStatus(error: ServiceError, party: string): DynamosError {
   const sent = error.metadata?.get(codeTrailer)[0];
   const own = typeof sent === 'string' && isErrorCode(sent) ? sent : undefined;
   const code = own ?? codeOfBareStatus[error.code] ?? 'JOB_FAILED';
   // UNAVAILABLE: nothing answered at the address (not yet listening, or gone); trying again may work.
   const retryable = error.code === GrpcStatus.UNAVAILABLE;
-  const message = own === undefined ? `stream to ${peer} failed: ${error.details || GrpcStatus[error.code]}` : error.details;
-  return new DynamosError(code, message, { retryable, cause: error, details: { party: peer, grpcStatus: GrpcStatus[error.code] } });
+  // gRPC's own texts name addresses and resolver notes: for the operator's log, not for a requester.
+  const message = own === undefined ? bareMessage(error.code, party) : `${party}: ${error.details}`;
+  return new DynamosError(code, message, { retryable, cause: error, details: { party, grpcStatus: GrpcStatus[error.code] } });
+}
+
+function bareMessage(code: GrpcStatus, party: string): string {
+  switch (code) {
+    case GrpcStatus.UNAVAILABLE:
+      return `party ${party}'s sidecar went away or could not be reached`;
+    case GrpcStatus.CANCELLED:
+      return `party ${party} cancelled the stream`;
+    case GrpcStatus.DEADLINE_EXCEEDED:
+      return `the request's deadline passed while party ${party}'s data was fetched`;
+    default:
+      return `the stream from party ${party} failed (${GrpcStatus[code]})`;
+  }
 }

@@ -1,5 +1,4 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { DataPlaneIdentity } from '../../knowledge/data-plane-identity.js';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { ResultLimit } from '../../knowledge/ports/job-runner.js';
 import type { ColumnSchema, RequestEnvelope, StreamFrame } from '../../proto/generated/dynamos/v1/microservice.js';
@@ -8,23 +7,13 @@ import { sqlIdentifier } from '../workspace/sql-text.js';
 import { asQueryFailure } from '../workspace/table-columns.js';
 import { ChunkAssembler } from './chunk-assembler.js';
 import { wireTypeOf } from './column-types.js';
-import type { DataPlaneTls } from './data-plane-tls.js';
+import type { FrameSink } from './output-server.js';
 import { checkResultLimit } from './result-limit.js';
-import { withStream } from './sidecar-client.js';
 
-/** Where a stream goes: a sidecar's `host:port`, and whose sidecar must answer there. */
-export interface StreamTarget {
-  readonly address: string;
-  readonly identity: DataPlaneIdentity;
-}
-
-/** Who sends: the request, the party, its credentials and the request's deadline. */
+/** Who sends: the request and the party. */
 export interface StreamOrigin {
   readonly request: RequestEnvelope;
   readonly sourceParty: string;
-  readonly tls: DataPlaneTls;
-  /** Epoch ms after which the receiving sidecar gives up on the stream. */
-  readonly deadlineAt?: number;
 }
 
 export interface SendOptions {
@@ -42,50 +31,37 @@ export interface SendStats {
   readonly bytes: number;
 }
 
-/** Streams one data set to a sidecar: header, columnar chunks, then the end with its artifacts. */
+/** Writes one data set to a sidecar's sink: header, columnar chunks, then the end with its artifacts. */
 export async function sendDataSet(
   db: DuckDBConnection,
   data: DataSet,
-  target: StreamTarget,
+  writer: FrameSink,
   origin: StreamOrigin,
   opts: SendOptions = {},
 ): Promise<SendStats> {
   const { columns, select } = await wireColumns(db, data.table, opts.columns);
-  return withStream(target, origin, async (writer) => {
-    await writer.write(header(origin, columns, data.providers));
-    const assembler = new ChunkAssembler(columns.map((c) => c.type));
-    const limit = opts.chunkBytes ?? 1024 * 1024;
-    let rows = 0;
-    let bytes = 0;
-    const flush = async () => {
-      const chunk = assembler.take();
-      rows += chunk.rowCount;
-      bytes += chunk.columns.reduce((s, c) => s + c.values.length + c.offsets.length + c.validity.length, 0);
-      if (opts.limit !== undefined) checkResultLimit(opts.limit, { rows: rows + (opts.sent?.rows ?? 0), bytes: bytes + (opts.sent?.bytes ?? 0) });
-      await writer.write({ frame: { $case: 'chunk', value: chunk } });
-    };
-    const result = await db.stream(select).catch((e: unknown) => Promise.reject(asQueryFailure(e)));
-    for (;;) {
-      const chunk = await result.fetchChunk().catch((e: unknown) => Promise.reject(asQueryFailure(e)));
-      if (chunk === null || chunk.rowCount === 0) break;
-      assembler.append(chunk);
-      if (assembler.byteSize >= limit || assembler.rowCount % 8 !== 0) await flush();
-    }
-    if (assembler.rowCount > 0) await flush();
-    await writer.write({ frame: { $case: 'end', value: { rowCount: rows, artifacts: data.artifacts.map(toWireArtifact) } } });
-    return { rows, bytes };
-  });
-}
-
-/** Tells the receiving sidecar that this party failed, so it fails fast instead of waiting. */
-export async function sendFailure(target: StreamTarget, origin: StreamOrigin, error: { readonly code: string; readonly message: string }): Promise<void> {
-  await withStream(target, origin, async (writer) => {
-    await writer.write(header(origin, [], []));
-    await writer.write({ frame: { $case: 'error', value: { code: error.code, message: error.message } } });
-  }).catch((answer: unknown) => {
-    // A receiver that took the failure ends the call with it: that answer is the acknowledgement.
-    if (!(answer instanceof DynamosError && answer.code === error.code)) throw answer;
-  });
+  await writer.write(header(origin, columns, data.providers));
+  const assembler = new ChunkAssembler(columns.map((c) => c.type));
+  const limit = opts.chunkBytes ?? 1024 * 1024;
+  let rows = 0;
+  let bytes = 0;
+  const flush = async () => {
+    const chunk = assembler.take();
+    rows += chunk.rowCount;
+    bytes += chunk.columns.reduce((s, c) => s + c.values.length + c.offsets.length + c.validity.length, 0);
+    if (opts.limit !== undefined) checkResultLimit(opts.limit, { rows: rows + (opts.sent?.rows ?? 0), bytes: bytes + (opts.sent?.bytes ?? 0) });
+    await writer.write({ frame: { $case: 'chunk', value: chunk } });
+  };
+  const result = await db.stream(select).catch((e: unknown) => Promise.reject(asQueryFailure(e)));
+  for (;;) {
+    const chunk = await result.fetchChunk().catch((e: unknown) => Promise.reject(asQueryFailure(e)));
+    if (chunk === null || chunk.rowCount === 0) break;
+    assembler.append(chunk);
+    if (assembler.byteSize >= limit || assembler.rowCount % 8 !== 0) await flush();
+  }
+  if (assembler.rowCount > 0) await flush();
+  await writer.write({ frame: { $case: 'end', value: { rowCount: rows, artifacts: data.artifacts.map(toWireArtifact) } } });
+  return { rows, bytes };
 }
 
 function header(origin: StreamOrigin, columns: readonly ColumnSchema[], providers: readonly string[]): StreamFrame {

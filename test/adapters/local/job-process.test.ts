@@ -25,6 +25,18 @@ describe('JobProcess: one single-use job process', () => {
     assert.equal(job.alive, false);
   });
 
+  it('starts under a launch prefix that execs Node in place, keeping its pid, its process group and its IPC channel', async () => {
+    // env(1) execs its command as `ip netns exec` does (a site's namespace), and needs no privileges.
+    const job = new JobProcess({ runnerId, env: {}, launchPrefix: ['/usr/bin/env'] });
+    await job.ready;
+    const stat = (await import('node:fs')).readFileSync(`/proc/${job.pid}/stat`, 'utf8');
+    const [, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    assert.equal(Number(pgrp), job.pid, 'the job leads its own process group, so a kill ends all of it');
+    assert.ok(processesOfRunner(runnerId).includes(job.pid as number), 'the pid is the job\'s own (node), not the launcher\'s');
+    job.kill();
+    assert.deepEqual(await job.exited, { code: null, signal: 'SIGKILL' });
+  });
+
   it('passes on none of the daemon\'s environment but what it allows', async () => {
     process.env['DYNAMOS_TEST_SECRET'] = 'hunter2';
     const job = new JobProcess({ runnerId, env: { EXTRA: '1' } });

@@ -9,13 +9,16 @@ import { DynamosError } from '../../../knowledge/errors.js';
 import type { DataChunk, StreamEnd, StreamHeader } from '../../../proto/generated/dynamos/v1/microservice.js';
 import type { DataPlaneTls } from '../../../services/sidecar/data-plane-tls.js';
 import { decodeRows } from '../../../services/sidecar/decode-rows.js';
-import type { StreamOrigin, StreamTarget } from '../../../services/sidecar/send-stream.js';
-import { sendDataSet, sendFailure } from '../../../services/sidecar/send-stream.js';
-import type { SidecarServer } from '../../../services/sidecar/sidecar-server.js';
-import { listenForStreams } from '../../../services/sidecar/sidecar-server.js';
+import type { Fetcher, IncomingStream } from '../../../services/sidecar/fetch-streams.js';
+import { fetchStreams } from '../../../services/sidecar/fetch-streams.js';
+import type { OutputServer } from '../../../services/sidecar/output-server.js';
+import { serveOutput } from '../../../services/sidecar/output-server.js';
+import type { SendOptions } from '../../../services/sidecar/send-stream.js';
+import { sendDataSet } from '../../../services/sidecar/send-stream.js';
 import { TableWriter } from '../../../services/sidecar/table-writer.js';
 
 const request = { requestId: 'r1', requestType: 'sqlDataRequest', query: '', algorithm: 'none', options: {}, requester: 'a@b' };
+const origin = { request, sourceParty: 'VU' };
 
 let ca: MarketplaceCa;
 const issued = new Map<string, DataPlaneTls>();
@@ -27,20 +30,18 @@ async function tlsOf(party: string, authority: MarketplaceCa = ca): Promise<Data
   return issued.get(key) as DataPlaneTls;
 }
 
-async function originOf(party: string, overrides: Partial<StreamOrigin> = {}): Promise<StreamOrigin> {
-  return { request, sourceParty: party, tls: await tlsOf(party), ...overrides };
+/** VU's outgoing sidecar (or `party`'s), whose plan sends the data to SURF. */
+async function serveAtVu(party = 'VU'): Promise<OutputServer> {
+  return serveOutput({ host: '127.0.0.1', tls: await tlsOf(party), requestId: 'r1', consumer: { kind: 'party', party: 'SURF' } });
 }
 
-/** A sidecar of the TTP `SURF` expecting one stream from `VU`. */
-async function listenAtSurf(handle: Parameters<typeof listenForStreams>[1], expected = [{ party: 'VU', count: 1 }]): Promise<SidecarServer> {
-  return listenForStreams({ host: '127.0.0.1', tls: await tlsOf('SURF'), requestId: 'r1', expected }, handle);
+/** SURF (or `as`) fetching one data set from VU's sidecar. */
+async function fetchFromVu(server: OutputServer, handle: (stream: IncomingStream) => Promise<void>, as: Partial<Fetcher> & { party?: string } = {}): Promise<void> {
+  const { party = 'SURF', ...rest } = as;
+  return fetchStreams({ address: server.address, party: 'VU' }, { tls: await tlsOf(party), requestId: 'r1', ...rest }, 1, handle);
 }
 
-function surf(server: SidecarServer): StreamTarget {
-  return { address: server.address, identity: { kind: 'party', party: 'SURF' } };
-}
-
-const drain = async (stream: { consume: (f: () => void) => Promise<unknown> }) => void (await stream.consume(() => undefined));
+const drain = async (stream: IncomingStream) => void (await stream.consume(() => undefined));
 
 function failsWith(code: string, message?: RegExp) {
   return (e: unknown) => e instanceof DynamosError && e.code === code && (message === undefined || message.test(e.message));
@@ -50,7 +51,7 @@ before(async () => {
   ca = await createMarketplaceCa({ name: 'stream test CA' });
 });
 
-describe('sidecar stream (gRPC over mutual TLS, columnar)', () => {
+describe('sidecar streams (gRPC over mutual TLS, columnar)', () => {
   let source: DuckDBInstance;
   let target: DuckDBInstance;
   let src: DuckDBConnection;
@@ -69,24 +70,28 @@ describe('sidecar stream (gRPC over mutual TLS, columnar)', () => {
     target.closeSync();
   });
 
-  /** Sends `table` from the source database and writes what arrives into `copy` in the target. */
-  async function transfer(table: string, opts: { columns?: string[]; chunkBytes?: number } = {}) {
+  /** VU serves `table` from the source database; SURF fetches it into `copy` in the target. */
+  async function transfer(table: string, opts: SendOptions = {}) {
     let header: StreamHeader | undefined;
     let end: StreamEnd | undefined;
     let chunks = 0;
-    const server = await listenAtSurf(async (stream) => {
-      header = stream.header;
-      const writer = await TableWriter.create(dst, 'copy', stream.header.columns);
-      end = await stream.consume((chunk) => {
-        chunks++;
-        writer.append(chunk);
-      });
-      writer.close();
-    });
+    const server = await serveAtVu();
     try {
       const set = { table, providers: ['VU'], artifacts: [{ name: 'a.svg', mediaType: 'image/svg+xml', content: '<svg/>' }] };
-      const stats = await sendDataSet(src, set, surf(server), await originOf('VU'), opts);
-      await server.completion;
+      const sending = server.deliver((sink) => sendDataSet(src, set, sink, origin, opts)).catch((error: unknown) => {
+        server.fail(error as DynamosError);
+        throw error;
+      });
+      const fetching = fetchFromVu(server, async (stream) => {
+        header = stream.header;
+        const writer = await TableWriter.create(dst, 'copy', stream.header.columns);
+        end = await stream.consume((chunk) => {
+          chunks++;
+          writer.append(chunk);
+        });
+        writer.close();
+      });
+      const [stats] = await Promise.all([sending, fetching]);
       return { header: header as StreamHeader, end: end as StreamEnd, chunks, stats };
     } finally {
       await server.close();
@@ -123,104 +128,96 @@ describe('sidecar stream (gRPC over mutual TLS, columnar)', () => {
     await assert.rejects(transfer('t', { columns: ['Salschal'] }), (e: unknown) => e instanceof DynamosError && e.code === 'ALGORITHM_INPUT_INVALID');
   });
 
-  it('passes a sender failure to the receiver as a typed error', async () => {
-    const server = await listenAtSurf(drain);
-    await sendFailure(surf(server), await originOf('VU'), new DynamosError('QUERY_FAILED', 'no such table', { retryable: false }));
-    await assert.rejects(server.completion, failsWith('QUERY_FAILED', /VU: no such table/));
+  it('passes the producer\'s failure to its consumer with the producer\'s code, whether it fetched already or not', async () => {
+    for (const fetchFirst of [true, false]) {
+      const server = await serveAtVu();
+      const failure = new DynamosError('QUERY_FAILED', 'no such table', { retryable: false });
+      if (!fetchFirst) server.fail(failure);
+      const fetching = fetchFromVu(server, drain);
+      if (fetchFirst) server.fail(failure);
+      await assert.rejects(fetching, failsWith('QUERY_FAILED', /VU: no such table/));
+      await server.close();
+    }
+  });
+
+  it('serves only the consumer the plan names, by its certificate, once, for this request', async () => {
+    await src.run(`CREATE TABLE t AS SELECT 1 AS x`);
+    const server = await serveAtVu();
+    const delivered = server.deliver((sink) => sendDataSet(src, { table: 't', providers: [], artifacts: [] }, sink, origin));
+    // UVA's own certificate: a real party, but not the one this link is for.
+    await assert.rejects(fetchFromVu(server, drain, { party: 'UVA' }), failsWith('FORBIDDEN', /party UVA may not fetch/));
+    // SURF's certificate, asking for another request.
+    await assert.rejects(fetchFromVu(server, drain, { requestId: 'r2' }), failsWith('FORBIDDEN'));
+    await fetchFromVu(server, drain);
+    await delivered;
+    // The data went once: a second fetch, even by SURF, is refused.
+    await assert.rejects(fetchFromVu(server, drain), failsWith('FORBIDDEN'));
     await server.close();
   });
 
-  it('refuses a party the plan does not name for the link, by its certificate, and keeps waiting for the right one', async () => {
+  it('a stranger without the marketplace\'s certificate, or speaking garbage, never reaches the data', async () => {
     await src.run(`CREATE TABLE t AS SELECT 1 AS x`);
-    const server = await listenAtSurf(drain);
-    let done = false;
-    void server.completion.then(() => (done = true));
-    // UVA's own certificate, claiming to be UVA: a real party, but not the one this link is for.
-    await assert.rejects(sendDataSet(src, { table: 't', providers: [], artifacts: [] }, surf(server), await originOf('UVA')), failsWith('FORBIDDEN', /party UVA may not send here/));
-    // UVA's certificate with VU's name in the header: the certificate decides.
-    await assert.rejects(sendDataSet(src, { table: 't', providers: [], artifacts: [] }, surf(server), { ...(await originOf('UVA')), sourceParty: 'VU' }), failsWith('FORBIDDEN'));
-    // VU's certificate on a stream of another request.
-    await assert.rejects(sendDataSet(src, { table: 't', providers: [], artifacts: [] }, surf(server), await originOf('VU', { request: { ...request, requestId: 'r2' } })), failsWith('FORBIDDEN'));
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(done, false);
-    await sendDataSet(src, { table: 't', providers: [], artifacts: [] }, surf(server), await originOf('VU'));
-    await server.completion;
-    await server.close();
-  });
-
-  it('a stranger without the marketplace\'s certificate, or speaking garbage, never reaches the request', async () => {
-    await src.run(`CREATE TABLE t AS SELECT 1 AS x`);
-    const server = await listenAtSurf(drain);
-    let failed: unknown;
-    server.completion.catch((e: unknown) => (failed = e));
+    const server = await serveAtVu();
+    let sent = 0;
+    const delivered = server.deliver(async (sink) => {
+      sent++;
+      return sendDataSet(src, { table: 't', providers: [], artifacts: [] }, sink, origin);
+    });
     const port = Number(server.address.split(':').pop());
     for (const bytes of [Buffer.from([1, 2, 3, 4, 5]), Buffer.from([0xff, 0xff, 0xff, 0x7f]), Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')]) await sendRaw(port, bytes);
-    // A certificate naming VU, from a CA the marketplace does not trust.
+    // A certificate naming SURF from a CA the marketplace does not trust.
     const rogue = await createMarketplaceCa({ name: 'rogue CA' });
-    const rogueVu = await tlsOf('VU', rogue);
-    await assert.rejects(sendDataSet(src, { table: 't', providers: [], artifacts: [] }, surf(server), await originOf('VU', { tls: { ...rogueVu, ca: ca.cert } })));
-    await sendDataSet(src, { table: 't', providers: [], artifacts: [] }, surf(server), await originOf('VU'));
-    await server.completion;
-    assert.equal(failed, undefined);
+    await assert.rejects(fetchFromVu(server, drain, { tls: { ...(await tlsOf('SURF', rogue)), ca: ca.cert } }));
+    assert.equal(sent, 0);
+    await fetchFromVu(server, drain);
+    await delivered;
+    assert.equal(sent, 1);
     await server.close();
   });
 
-  it('sends nothing to a sidecar whose certificate names another party than the plan\'s', async () => {
-    await src.run(`CREATE TABLE t AS SELECT 'secret' AS x`);
-    let received = 0;
-    // Something listening where SURF's sidecar should be, with UVA's certificate.
-    const impostor = await listenForStreams({ host: '127.0.0.1', tls: await tlsOf('UVA'), requestId: 'r1', expected: [{ party: 'VU', count: 1 }] }, async (stream) => {
-      received++;
-      await drain(stream);
+  it('fetches nothing from a sidecar whose certificate names another party than the plan\'s', async () => {
+    // Something listening where VU's sidecar should be, with UVA's certificate.
+    const impostor = await serveAtVu('UVA');
+    let asked = false;
+    void impostor.deliver(async () => {
+      asked = true;
     });
-    await assert.rejects(sendDataSet(src, { table: 't', providers: [], artifacts: [] }, surf(impostor), await originOf('VU')), failsWith('JOB_FAILED', /names party UVA, not party SURF/));
-    assert.equal(received, 0);
+    let handled = false;
+    await assert.rejects(fetchFromVu(impostor, async () => void (handled = true)), failsWith('JOB_FAILED', /party VU's sidecar/));
+    assert.equal(handled, false);
+    assert.equal(asked, false);
     await impostor.close();
   });
 
-  it('tells the sender why the receiver stopped: its code and message travel back', async () => {
+  it('a consumer that stops tells the producer, which stops too', async () => {
     await src.run(`CREATE TABLE t AS SELECT i FROM range(200000) r(i)`);
-    const server = await listenAtSurf(async (stream) => {
+    const server = await serveAtVu();
+    const delivered = server.deliver((sink) => sendDataSet(src, { table: 't', providers: [], artifacts: [] }, sink, origin, { chunkBytes: 1024 }));
+    const fetching = fetchFromVu(server, async (stream) => {
       await stream.consume(() => {
         throw new DynamosError('RESULT_TOO_LARGE', 'the answer passed 10 rows', { retryable: false });
       });
     });
-    await assert.rejects(sendDataSet(src, { table: 't', providers: [], artifacts: [] }, surf(server), await originOf('VU'), { chunkBytes: 1024 }), failsWith('RESULT_TOO_LARGE', /passed 10 rows/));
-    await assert.rejects(server.completion, failsWith('RESULT_TOO_LARGE'));
+    await assert.rejects(fetching, failsWith('RESULT_TOO_LARGE', /passed 10 rows/));
+    await assert.rejects(delivered, failsWith('JOB_CANCELLED', /party SURF stopped fetching/));
     await server.close();
   });
 
-  it('a receiver that closes ends the streams still open with its reason', async () => {
-    await src.run(`CREATE TABLE t AS SELECT i FROM range(200000) r(i)`);
-    let closing!: () => void;
-    const started = new Promise<void>((resolve) => (closing = resolve));
-    const server = await listenAtSurf(async (stream) => {
-      await stream.consume(async () => {
-        closing();
-        await new Promise(() => undefined);
-      });
-    });
-    const sending = sendDataSet(src, { table: 't', providers: [], artifacts: [] }, surf(server), await originOf('VU'), { chunkBytes: 1024 });
-    await started;
-    await server.close(new DynamosError('JOB_OUT_OF_MEMORY', 'SURF ran out of memory', { retryable: false }));
-    await assert.rejects(sending, failsWith('JOB_OUT_OF_MEMORY', /SURF ran out of memory/));
-  });
-
-  it('a stream whose deadline passed is refused as a timeout', async () => {
-    await src.run(`CREATE TABLE t AS SELECT 1 AS x`);
-    const server = await listenAtSurf(drain);
-    await assert.rejects(sendDataSet(src, { table: 't', providers: [], artifacts: [] }, surf(server), await originOf('VU', { deadlineAt: Date.now() - 1 })), failsWith('JOB_TIMEOUT'));
+  it('a fetch whose deadline passed is a timeout', async () => {
+    const server = await serveAtVu();
+    await assert.rejects(fetchFromVu(server, drain, { deadlineAt: Date.now() - 1 }), failsWith('JOB_TIMEOUT'));
     await server.close();
   });
 
   it('decodes a chunk into JSON-safe rows', async () => {
     await src.run(`CREATE TABLE t AS SELECT * FROM (VALUES (1, 9007199254740993::BIGINT, 'a', DATE '2024-02-29', NULL::DOUBLE, 'inf'::DOUBLE)) v(a, b, c, d, e, f)`);
     let rows: unknown[][] = [];
-    const server = await listenAtSurf(async (stream) => {
+    const server = await serveAtVu();
+    const delivered = server.deliver((sink) => sendDataSet(src, { table: 't', providers: [], artifacts: [] }, sink, origin));
+    await fetchFromVu(server, async (stream) => {
       await stream.consume((chunk: DataChunk) => void (rows = decodeRows(stream.header.columns, chunk)));
     });
-    await sendDataSet(src, { table: 't', providers: [], artifacts: [] }, surf(server), await originOf('VU'));
-    await server.completion;
+    await delivered;
     await server.close();
     assert.deepEqual(rows, [[1, '9007199254740993', 'a', '2024-02-29', null, 'Infinity']]);
   });

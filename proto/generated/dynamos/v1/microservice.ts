@@ -11,11 +11,10 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
-  type ClientWritableStream,
-  type handleClientStreamingCall,
+  type ClientReadableStream,
+  type handleServerStreamingCall,
   makeGenericClientConstructor,
   type Metadata,
-  type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 
@@ -26,9 +25,9 @@ export const protobufFileName = "dynamos/v1/microservice.proto";
 /**
  * The one interface every DYNAMOS sidecar speaks (docs/data-plane.md).
  *
- * A stream is: one StreamHeader, any number of DataChunks, then exactly one StreamEnd or
- * StreamError. Data is columnar and chunked, so a request of any size passes with bounded
- * memory: each message is about a MiB, far under any per-message cap.
+ * A stream is: one StreamHeader, any number of DataChunks, then exactly one StreamEnd. Data is
+ * columnar and chunked, so a request of any size passes with bounded memory: each message is
+ * about a MiB, far under any per-message cap.
  *
  * Column buffers use Apache Arrow's layout (little-endian values, LSB-first validity bitmap,
  * int32 offsets for UTF-8), so they can be copied to and from DuckDB vectors without
@@ -54,8 +53,8 @@ export enum ColumnType {
   UNRECOGNIZED = -1,
 }
 
-export interface StreamReceipt {
-  rowCount: number;
+export interface FetchRequest {
+  requestId: string;
 }
 
 /** What was asked, carried with the data so every service sees the same request. */
@@ -121,34 +120,26 @@ export interface StreamEnd {
   artifacts: Artifact[];
 }
 
-export interface StreamError {
-  /** A stable DynamosError code, such as QUERY_REJECTED. */
-  code: string;
-  message: string;
-}
-
 export interface StreamFrame {
-  frame?:
-    | { $case: "header"; value: StreamHeader }
-    | { $case: "chunk"; value: DataChunk }
-    | { $case: "end"; value: StreamEnd }
-    | { $case: "error"; value: StreamError }
-    | undefined;
+  frame?: { $case: "header"; value: StreamHeader } | { $case: "chunk"; value: DataChunk } | {
+    $case: "end";
+    value: StreamEnd;
+  } | undefined;
 }
 
-function createBaseStreamReceipt(): StreamReceipt {
-  return { rowCount: 0 };
+function createBaseFetchRequest(): FetchRequest {
+  return { requestId: "" };
 }
 
-export const StreamReceipt: MessageFns<StreamReceipt> = {
-  encode(message: StreamReceipt, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.rowCount !== 0) {
-      writer.uint32(8).uint64(message.rowCount);
+export const FetchRequest: MessageFns<FetchRequest> = {
+  encode(message: FetchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): StreamReceipt {
+  decode(input: BinaryReader | Uint8Array, length?: number): FetchRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -157,16 +148,16 @@ export const StreamReceipt: MessageFns<StreamReceipt> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseStreamReceipt();
+      const message = createBaseFetchRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
           case 1: {
-            if (tag !== 8) {
+            if (tag !== 10) {
               break;
             }
 
-            message.rowCount = longToNumber(reader.uint64());
+            message.requestId = reader.string();
             continue;
           }
         }
@@ -797,63 +788,6 @@ export const StreamEnd: MessageFns<StreamEnd> = {
   },
 };
 
-function createBaseStreamError(): StreamError {
-  return { code: "", message: "" };
-}
-
-export const StreamError: MessageFns<StreamError> = {
-  encode(message: StreamError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.code !== "") {
-      writer.uint32(10).string(message.code);
-    }
-    if (message.message !== "") {
-      writer.uint32(18).string(message.message);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): StreamError {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseStreamError();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.code = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.message = reader.string();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-};
-
 function createBaseStreamFrame(): StreamFrame {
   return { frame: undefined };
 }
@@ -869,9 +803,6 @@ export const StreamFrame: MessageFns<StreamFrame> = {
         break;
       case "end":
         StreamEnd.encode(message.frame.value, writer.uint32(26).fork()).join();
-        break;
-      case "error":
-        StreamError.encode(message.frame.value, writer.uint32(34).fork()).join();
         break;
     }
     return writer;
@@ -914,14 +845,6 @@ export const StreamFrame: MessageFns<StreamFrame> = {
             message.frame = { $case: "end", value: StreamEnd.decode(reader, reader.uint32()) };
             continue;
           }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-
-            message.frame = { $case: "error", value: StreamError.decode(reader, reader.uint32()) };
-            continue;
-          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -936,42 +859,32 @@ export const StreamFrame: MessageFns<StreamFrame> = {
 };
 
 /**
- * The service a job's sidecar (and the daemon's result collector) exposes, over mutual TLS: the
- * party that sends is the identity in its client certificate. A producer sends one data set per
- * call; the receiver answers once it holds all of it, or ends the call with a status.
+ * The service a job's sidecar exposes, over mutual TLS. The consumer of a job's data (the next
+ * party's job, or the daemon's result collector) fetches it: the producer's sidecar streams each
+ * of its data sets (a header, chunks, an end) and ends the call with OK, or ends it with a status
+ * that names its failure. Each side knows the other by the identity in its certificate, and the
+ * consumer's HTTP/2 receive window bounds what is in flight.
  */
 export type SidecarService = typeof SidecarService;
 export const SidecarService = {
-  send: {
-    path: "/dynamos.v1.Sidecar/Send" as const,
-    requestStream: true as const,
-    responseStream: false as const,
-    requestSerialize: (value: StreamFrame): Buffer => Buffer.from(StreamFrame.encode(value).finish()),
-    requestDeserialize: (value: Buffer): StreamFrame => StreamFrame.decode(value),
-    responseSerialize: (value: StreamReceipt): Buffer => Buffer.from(StreamReceipt.encode(value).finish()),
-    responseDeserialize: (value: Buffer): StreamReceipt => StreamReceipt.decode(value),
+  fetch: {
+    path: "/dynamos.v1.Sidecar/Fetch" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: FetchRequest): Buffer => Buffer.from(FetchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FetchRequest => FetchRequest.decode(value),
+    responseSerialize: (value: StreamFrame): Buffer => Buffer.from(StreamFrame.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamFrame => StreamFrame.decode(value),
   },
 } as const;
 
 export interface SidecarServer extends UntypedServiceImplementation {
-  send: handleClientStreamingCall<StreamFrame, StreamReceipt>;
+  fetch: handleServerStreamingCall<FetchRequest, StreamFrame>;
 }
 
 export interface SidecarClient extends Client {
-  send(callback: (error: ServiceError | null, response: StreamReceipt) => void): ClientWritableStream<StreamFrame>;
-  send(
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: StreamReceipt) => void,
-  ): ClientWritableStream<StreamFrame>;
-  send(
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: StreamReceipt) => void,
-  ): ClientWritableStream<StreamFrame>;
-  send(
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: StreamReceipt) => void,
-  ): ClientWritableStream<StreamFrame>;
+  fetch(request: FetchRequest, options?: Partial<CallOptions>): ClientReadableStream<StreamFrame>;
+  fetch(request: FetchRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<StreamFrame>;
 }
 
 export const SidecarClient = makeGenericClientConstructor(SidecarService, "dynamos.v1.Sidecar") as unknown as {
