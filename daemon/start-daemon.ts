@@ -148,6 +148,9 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
       maxBackoffMs: config.loop.maxBackoffMs,
       symptoms: { loadThreshold: config.loop.loadThreshold },
     });
+    // The warm processes load DuckDB first: that start is no party's load (the local source counts from after it).
+    await runner.whenWarm();
+    if (source instanceof LocalMetricsSource) source.countFromNow();
     background.start();
     closers.push(() => background.stop());
     const onPolicy = knowledge.onChange((_, event) => {
@@ -158,7 +161,6 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
     closers.push(onPolicy);
 
     const intake = { knowledge, inspector, requests, authenticator: auth.authenticator, limits: config.limits.request };
-    await runner.whenWarm();
     const memoryBounds = await runner.memoryBounds();
     const app = createApi({ intake, logger, clock, bodyLimitBytes: config.bodyLimitBytes, startedAt: clock.now(), decisions: decisionLog, audit: decisionLog, metrics, authenticator: auth.authenticator, jobs: () => ({ ...admission.state, limits: config.limits.jobs, memory: memoryBounds }), dataPlane: () => ({ transport: 'gRPC over mutual TLS', caFingerprint: ca.fingerprint, caSource: config.dataPlane.ca === undefined ? 'made by this deployment' : 'supplied by the operator', sites: sites.status() }) });
     const server = await startHttpServer(app, { host: config.host, port: config.port, tls: auth.tls });

@@ -122,6 +122,17 @@ export class LocalMetricsSource implements MetricsSource {
     opts.events.on('jobEnded', this.onJobEnded);
   }
 
+  /**
+   * Counts the machine's load from now on. The daemon calls it once its own start (DuckDB loading
+   * into the warm processes) is done: that work is no party's load, and a first reading taken
+   * over it would put every party at 100 % until the next one. Until a reading spans time since,
+   * no unattributed load is charged: none was measured.
+   */
+  countFromNow(): void {
+    this.lastTimes = this.machine.cpuTimes();
+    this.lastBusyFraction = 0;
+  }
+
   async read(parties: readonly string[], signal?: AbortSignal): Promise<MetricsReading> {
     if (this.closed) throw new DynamosError('INTERNAL', 'the local metrics source is closed', { retryable: false });
     signal?.throwIfAborted();

@@ -67,6 +67,15 @@ describe('LocalMetricsSource: the embedded default reads this machine', () => {
     close(value(await source.read(['UVA']), 'UVA', 'cpu'), 0, 'both left the window');
   });
 
+  it("does not charge the daemon's own start to any party once told to count from now", async () => {
+    machine.run(3000, 1); // the daemon starting: every CPU busy
+    source.countFromNow();
+    close(value(await source.read(['UVA', 'SURF']), 'SURF', 'cpu'), 0, 'nothing measured since');
+    clock.increment(15_000);
+    machine.run(15_000, 0.25);
+    close(value(await source.read(['UVA', 'SURF']), 'SURF', 'cpu'), 0.25, 'the machine\'s load since');
+  });
+
   it("counts only the part of a long job's run inside the window", async () => {
     // 60 s job spending 24 CPU-seconds evenly: 12 of them in the last 30 s.
     events.emit('jobEnded', jobReport('VU', 24, 60_000));
