@@ -218,9 +218,11 @@ export class LocalJobRunner implements JobRunner {
   }
 
   private async finish(run: JobRun, byParty: Map<string, JobRun>, collector: ResultCollector): Promise<JobReport> {
-    const exit = await run.process.exited;
+    // A job that delivered says `done` before its sidecar closes (which waits for the consumer to
+    // hang up); the runner ends what is left of it with the deployment.
+    const done = await Promise.race([run.process.message('done').catch(() => undefined), run.process.exited.then(() => run.process.message('done').catch(() => undefined))]);
     const endedAt = performance.now();
-    const done = await run.process.message('done').catch(() => undefined);
+    const exit = done === undefined ? await run.process.exited : { code: 0, signal: null };
     const failed = done === undefined ? await run.process.message('failed').catch(() => undefined) : undefined;
     let status: JobStatus = done !== undefined ? 'succeeded' : (run.stoppedAs?.status ?? 'failed');
     let error =

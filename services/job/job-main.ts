@@ -7,6 +7,7 @@ import type { DynamosError } from '../../knowledge/errors.js';
 import { createEngine } from '../workspace/workspace.js';
 import type { JobMessage, JobStats, RunnerMessage } from './job-protocol.js';
 import { runJob } from './run-job.js';
+import { warmUpSidecar } from '../sidecar/output-server.js';
 
 const exitWhenOrphaned = 70;
 
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
   const memoryLimit = process.env['DYNAMOS_JOB_MEMORY_LIMIT'];
   const engine = await createEngine(memoryLimit ? { memoryLimit } : {});
   const assignment = new Promise<RunnerMessage>((resolve) => process.once('message', (m) => resolve(m as RunnerMessage)));
+  await warmUpSidecar();
   await send({ type: 'ready' });
   const job = await assignment;
   const cpuAtStart = process.cpuUsage();
@@ -30,8 +32,11 @@ async function main(): Promise<void> {
     return { ...out, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
   };
   try {
-    const outcome = await runJob(engine, job, (address) => void send({ type: 'accepting', address }));
-    await send({ type: 'done', stats: stats(outcome) });
+    await runJob(engine, job, {
+      accepting: (address) => void send({ type: 'accepting', address }),
+      // Said before the sidecar closes: the runner need not wait for a busy consumer to hang up.
+      delivered: (outcome) => send({ type: 'done', stats: stats(outcome) }),
+    });
     process.exit(0);
   } catch (error) {
     const failure = error as DynamosError;

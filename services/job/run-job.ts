@@ -15,6 +15,13 @@ import { openWorkspace } from '../workspace/workspace.js';
 import type { RunnerMessage, StageTiming } from './job-protocol.js';
 import { publicMessage } from './public-message.js';
 
+export interface JobHooks {
+  /** The job's sidecar listens for its consumer at `address`. */
+  accepting(address: string): void;
+  /** The consumer took all the job's data; closing the sidecar follows. */
+  delivered(outcome: JobOutcome): Promise<void>;
+}
+
 export interface JobOutcome {
   readonly rowsOut: number;
   readonly bytesOut: number;
@@ -32,12 +39,12 @@ export interface JobOutcome {
 export async function runJob(
   engine: DuckDBInstance,
   assignment: RunnerMessage,
-  onAccepting: (address: string) => void,
+  hooks: JobHooks,
 ): Promise<JobOutcome> {
   const { spec } = assignment;
   const origin: StreamOrigin = { request: envelopeOf(spec), sourceParty: spec.party };
   const output = await serveOutput({ host: assignment.listenHost, tls: assignment.tls, requestId: spec.requestId, consumer: consumerOf(spec) });
-  onAccepting(output.address);
+  hooks.accepting(output.address);
   const stages: StageTiming[] = [];
   const timed = async <T>(stage: string, step: () => Promise<T>): Promise<T> => {
     const started = performance.now();
@@ -72,7 +79,10 @@ export async function runJob(
           }
         }),
       );
-      return { rowsOut: sum(sent, 'rows'), bytesOut: sum(sent, 'bytes'), streamsOut: sent.length, stages };
+      const outcome = { rowsOut: sum(sent, 'rows'), bytesOut: sum(sent, 'bytes'), streamsOut: sent.length, stages };
+      // The consumer has it all: the job's work is done, whatever closing its sidecar takes.
+      await hooks.delivered(outcome);
+      return outcome;
     } finally {
       workspace.close();
     }

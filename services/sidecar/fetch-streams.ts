@@ -53,6 +53,9 @@ export async function fetchStreams(source: StreamSource, me: Fetcher, count: num
     'grpc.ssl_target_name_override': 'sidecar.dynamos',
     'grpc-node.flow_control_window': receiveWindowBytes,
     'grpc.max_receive_message_length': maxMessageBytes,
+    // Its own connection, closed with the client: in the shared pool the connection would outlive
+    // the fetch, and the producer's sidecar would wait for it to go before its job can end.
+    'grpc.use_local_subchannel_pool': 1,
   });
   const call = client.fetch({ requestId: me.requestId }, me.deadlineAt === undefined ? {} : { deadline: new Date(me.deadlineAt) });
   const frames = framesOf(call, source.party);

@@ -1,16 +1,16 @@
 import { once } from 'node:events';
-import { Server } from '@grpc/grpc-js';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { DataPlaneIdentity } from '../../knowledge/data-plane-identity.js';
 import { describeIdentity, sameIdentity } from '../../knowledge/data-plane-identity.js';
 import { DynamosError } from '../../knowledge/errors.js';
-import type { FetchRequest, StreamFrame } from '../../proto/generated/dynamos/v1/microservice.js';
-import { SidecarService } from '../../proto/generated/dynamos/v1/microservice.js';
+import type { FetchRequest } from '../../proto/generated/dynamos/v1/microservice.js';
+import { SidecarService, StreamFrame } from '../../proto/generated/dynamos/v1/microservice.js';
 import type { DataPlaneTls } from './data-plane-tls.js';
 import { callerOf, serverCredentials } from './data-plane-tls.js';
 import { statusOfError } from './grpc-status.js';
 
-/** Where a producer writes its frames; a write resolves once gRPC took the frame, so one is in flight. */
+/** Where a producer writes its frames; a write resolves once gRPC took all but the last few, so few are in flight. */
 export interface FrameSink {
   write(frame: StreamFrame): Promise<void>;
 }
@@ -44,6 +44,21 @@ export interface OutputServer {
 type Call = ServerWritableStream<FetchRequest, StreamFrame>;
 
 /**
+ * The generated service, serialising a frame without the copy ts-proto's `Buffer.from` makes of
+ * every encoded message (a chunk is a MiB).
+ */
+const sidecarService = {
+  fetch: { ...SidecarService.fetch, responseSerialize: (frame: StreamFrame): Buffer => asBuffer(StreamFrame.encode(frame).finish()) },
+} as const;
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Frames gRPC may hold for sending beyond the one being written: keeps a MiB or two in flight, not a queue. */
+const framesInFlight = 2;
+
+/**
  * Listens for the consumer's `Fetch` over mutual TLS. A stranger without the marketplace's
  * certificate never completes the handshake; a party other than the plan's consumer, a fetch of
  * another request, or a second fetch is answered PERMISSION_DENIED and touches nothing.
@@ -67,7 +82,7 @@ export async function serveOutput(opts: OutputOptions): Promise<OutputServer> {
   };
   // The only message a producer receives is the small FetchRequest.
   const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 });
-  server.addService(SidecarService, { fetch: onFetch });
+  server.addService(sidecarService, { fetch: onFetch });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${opts.host}:0`, serverCredentials(opts.tls), (error, bound) => (error === null ? resolve(bound) : reject(error))),
   );
@@ -76,10 +91,18 @@ export async function serveOutput(opts: OutputOptions): Promise<OutputServer> {
     deliver: async (send) => {
       const call = await arrived;
       const gone = goneOf(call, opts.consumer);
+      const inFlight: Promise<void>[] = [];
       const sink: FrameSink = {
-        write: (frame) => Promise.race([new Promise<void>((resolve, reject) => call.write(frame, (error?: Error | null) => (error ? reject(error) : resolve()))), gone]),
+        write: async (frame) => {
+          const taken = new Promise<void>((resolve, reject) => call.write(frame, (error?: Error | null) => (error ? reject(error) : resolve())));
+          // Awaited below or at the end; a failure seen first elsewhere must not go unhandled.
+          taken.catch(() => undefined);
+          inFlight.push(taken);
+          if (inFlight.length > framesInFlight) await Promise.race([inFlight.shift(), gone]);
+        },
       };
       const out = await Promise.race([send(sink), gone]);
+      await Promise.race([Promise.all(inFlight), gone]);
       const finished = once(call, 'finish');
       call.end();
       await Promise.race([finished, gone]);
@@ -111,16 +134,35 @@ function goneOf(call: Call, consumer: DataPlaneIdentity): Promise<never> {
   return gone;
 }
 
+/**
+ * How long a consumer may keep its connection after its call ended. Cutting it earlier can lose
+ * the status still on its way (a consumer busy writing what it fetched reads it late), so the
+ * job waits for the consumer to hang up; it has told its runner it is done by then, and the
+ * runner ends it with the deployment.
+ */
+const closeGraceMs = 10_000;
+
 /** Lets an answered call finish sending its status; a peer that holds on is cut off. */
 async function shutDown(server: Server): Promise<void> {
   await new Promise<void>((resolve) => {
     const cutOff = setTimeout(() => {
       server.forceShutdown();
       resolve();
-    }, 250);
+    }, closeGraceMs);
     server.tryShutdown(() => {
       clearTimeout(cutOff);
       resolve();
     });
   });
+}
+
+/**
+ * Runs gRPC's server set-up once while a job process waits for its job, so the job's own sidecar
+ * starts in a few milliseconds instead of tens. The server has no service and is gone at once; it
+ * carries no data, so it needs no credentials (the job's arrive with its job).
+ */
+export async function warmUpSidecar(): Promise<void> {
+  const server = new Server();
+  await new Promise<void>((resolve) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), () => resolve()));
+  server.forceShutdown();
 }

@@ -113,6 +113,26 @@ describe('LocalJobRunner: single-use job processes', function () {
     assertOnlyThePoolRemains();
   });
 
+  it('ends the stewards still working when the TTP that needed their data crashes', async () => {
+    const deployment = deploymentFor({ providers: ['VU', 'UVA'], options: { aggregate: true }, query: endlessRowsOf('Personen p JOIN Aanstellingen s ON p.Unieknr = s.Unieknr') });
+    const running = runner.run(deployment);
+    const assigned = new Map<string, number>();
+    while (assigned.size < 3) {
+      const [event] = (await once(runner.events, 'jobAssigned')) as [{ party: string; pid: number }];
+      assigned.set(event.party, event.pid);
+    }
+    process.kill(assigned.get('SURF') as number, 'SIGKILL');
+    // No deadline passes: the stewards end because their consumer is gone, not at the deadline.
+    const result = await running;
+    assert.equal(result.jobs.find((j) => j.party === 'SURF')?.status, 'failed');
+    for (const steward of ['VU', 'UVA']) {
+      const job = result.jobs.find((j) => j.party === steward);
+      assert.equal(job?.status, 'failed', steward);
+      assert.match(job?.error?.message ?? '', /SURF/, steward);
+    }
+    assertOnlyThePoolRemains();
+  });
+
   it('returns the other steward\'s result when one steward\'s query fails on its data', async () => {
     const query = "SELECT Geslacht, CASE WHEN p.Instcode = 'UVA' THEN CAST(p.Instcode || ' row' AS INTEGER) ELSE Salschal END AS Salschal FROM Personen p JOIN Aanstellingen s ON p.Unieknr = s.Unieknr";
     const result = await runner.run(deploymentFor({ providers: ['VU', 'UVA'], query }));
