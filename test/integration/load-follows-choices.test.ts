@@ -62,9 +62,10 @@ describe('load follows choices: the utility strategy on parties with sites of th
         // Latency and energy weigh nothing: what jobs taught about each TTP differs by chance, and this is about load.
         strategy: { name: 'utility', options: { holdDownMs, toleranceBand: 0.01, loadThreshold, weights: { latency: 0, energy: 0, loadHeadroom: 1, policyPreference: 0 } } },
         // Every party has a site, so each reads its own CPU and none sees the rest of the machine's load
-        // (this machine's other work included). The TTPs are small, so one burner fills SURF however
-        // busy the machine is, and the TTP jobs' load shows over the stewards', which have its cores.
-        sites: { SURF: { cpus: 0.25, network: true, linkMbit: 200 }, otherCompany: { cpus: 0.5, network: true, linkMbit: 200 }, VU: {}, UVA: {}, RUG: {} },
+        // (this machine's other work included). SURF is small, so one burner fills it however busy
+        // the machine is. otherCompany has a core: a burst of requests shows in its load, but cannot
+        // take it over the 95 % cap, which would rightly end the hold-down at once.
+        sites: { SURF: { cpus: 0.25, network: true, linkMbit: 200 }, otherCompany: { cpus: 1, network: true, linkMbit: 200 }, VU: {}, UVA: {}, RUG: {} },
       },
       { logger: silentLogger },
     );
