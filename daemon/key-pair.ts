@@ -1,8 +1,9 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DynamosError } from '../knowledge/errors.js';
+import { createFileOnce, requireOwnerOnly } from '../knowledge/owner-only-files.js';
 
 /** An Ed25519 key pair the daemon keeps in its keys directory. */
 export interface StoredKeyPair {
@@ -59,41 +60,8 @@ export function loadOrCreateKeyPair(dir: string, name: string): StoredKeyPair {
   return { privateKey, publicKey, publicPem, privateFile, publicFile, created };
 }
 
-/**
- * Refuses a key another user could have planted or may read: the key file must belong to this
- * process's user and be readable by it alone, and its directory must not be writable by others
- * (who could swap the file). A keys directory put where others write (`--decision-log /tmp/d.jsonl`
- * puts it in /tmp/keys) is then found at start, not trusted.
- */
-function requireOwnerOnly(dir: string, file: string): void {
-  const uid = process.getuid?.();
-  const dirInfo = statSync(dir);
-  const fileInfo = statSync(file);
-  const problems = [
-    ...(uid !== undefined && fileInfo.uid !== uid ? [`${file} belongs to another user (uid ${fileInfo.uid})`] : []),
-    ...((fileInfo.mode & 0o077) !== 0 ? [`${file} can be read or written by others (mode ${(fileInfo.mode & 0o777).toString(8)}; chmod 600 it)`] : []),
-    ...(uid !== undefined && dirInfo.uid !== uid ? [`${dir} belongs to another user (uid ${dirInfo.uid})`] : []),
-    ...((dirInfo.mode & 0o022) !== 0 ? [`${dir} can be written by others (mode ${(dirInfo.mode & 0o777).toString(8)}; chmod 700 it)`] : []),
-  ];
-  if (problems.length > 0) {
-    throw new DynamosError('CONFIG_INVALID', `the key ${file} is not this daemon's alone: ${problems.join('; ')}. Use a keys directory only this user can write (keysDir)`, { retryable: false });
-  }
-}
-
 /** Creates the private key file unless it exists; true when this call created it. */
 function createIfMissing(privateFile: string): boolean {
   if (existsSync(privateFile)) return false;
-  const temp = `${privateFile}.${process.pid}.tmp`;
-  const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  writeFileSync(temp, pem, { mode: 0o600 });
-  try {
-    chmodSync(temp, 0o600);
-    linkSync(temp, privateFile);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  } finally {
-    rmSync(temp, { force: true });
-  }
+  return createFileOnce(privateFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 0o600);
 }

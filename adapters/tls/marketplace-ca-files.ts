@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { DynamosError } from '../../knowledge/errors.js';
+import { createFileOnce, requireOwnerOnly } from '../../knowledge/owner-only-files.js';
 import type { Logger } from '../../knowledge/ports/logger.js';
 import { caFromPem, createMarketplaceCa } from './marketplace-ca.js';
 import type { MarketplaceCa } from './marketplace-ca.js';
@@ -16,7 +16,8 @@ export const caKeyFileName = 'data-plane-ca-key.pem';
 const raceLossWaitMs = 2_000;
 
 /**
- * The embedded default: the CA in `dir`, created there on first start (directory 0700, key 0600).
+ * The embedded default: the CA in `dir`, created there on first start (directory 0700, key 0600);
+ * a key another user could read or swap is refused, as the daemon's other keys are.
  * The files are never overwritten: each is linked into place whole, and a start that finds a key
  * already there (another start won the race) loads that one.
  *
@@ -46,7 +47,8 @@ export async function openMarketplaceCa(dir: string, deps: { readonly logger: Lo
   } else if (!hasKey) {
     throw invalid(`${keyFile} is missing but ${certFile} exists: restore the CA key, or remove the certificate so a new CA is created (and every party trusts the new one)`);
   }
-  warnIfShared(keyFile, deps.logger);
+  // Whoever reads this key can pose as any party: it is the daemon's alone, as its other keys are.
+  requireOwnerOnly(dir, keyFile);
   return loadMarketplaceCa({ certFile, keyFile });
 }
 
@@ -71,52 +73,19 @@ async function readText(file: string, what: string): Promise<string> {
 }
 
 /**
- * Puts the pair in place unless a key is already there; true when this call did. Each file is
- * written whole to a temp file, synced, and hard-linked to its name: a link never replaces a
- * file, and a crash leaves at worst a temp file, never a torn one. The key goes first, so whoever
- * links it owns the CA; its certificate follows in the same synchronous step, so no other start in
- * this process sees one without the other.
+ * Puts the pair in place unless a key is already there; true when this call did. The key goes
+ * first, so whoever creates it owns the CA; its certificate follows in the same synchronous step,
+ * so no other start in this process sees one without the other.
  */
 function publish(pair: { readonly cert: string; readonly key: string }, certFile: string, keyFile: string): boolean {
-  const keyTemp = tempName(keyFile);
-  const certTemp = tempName(certFile);
   try {
-    writeSynced(keyTemp, pair.key, 0o600);
-    writeSynced(certTemp, pair.cert, 0o644);
-    if (!linkUnlessPresent(keyTemp, keyFile)) return false;
+    if (!createFileOnce(keyFile, pair.key, 0o600)) return false;
     // A certificate that appeared meanwhile is the operator's; loading then reports the mismatch.
-    if (!linkUnlessPresent(certTemp, certFile)) return false;
+    if (!createFileOnce(certFile, pair.cert, 0o644)) return false;
     syncDirectory(path.dirname(keyFile));
     return true;
   } catch (cause) {
     throw invalid(`cannot create the data-plane CA ${keyFile}: ${(cause as Error).message}`, cause);
-  } finally {
-    rmSync(keyTemp, { force: true });
-    rmSync(certTemp, { force: true });
-  }
-}
-
-function tempName(file: string): string {
-  return `${file}.${process.pid}.${randomUUID()}.tmp`;
-}
-
-function writeSynced(file: string, text: string, mode: number): void {
-  const fd = openSync(file, 'wx', mode);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function linkUnlessPresent(from: string, to: string): boolean {
-  try {
-    linkSync(from, to);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
   }
 }
 
@@ -145,14 +114,6 @@ function exists(file: string): boolean {
 
 async function waitFor(file: string, ms: number): Promise<void> {
   for (let waited = 0; waited < ms && !exists(file); waited += 20) await delay(20);
-}
-
-/** The key is loaded anyway: refusing would stop a daemon whose operator chose this on purpose. */
-function warnIfShared(keyFile: string, logger: Logger): void {
-  const mode = statSync(keyFile).mode & 0o777;
-  if ((mode & 0o077) !== 0) {
-    logger.warn('the data-plane CA key can be read or written by other users: whoever reads it can pose as any party; chmod 600 it', { keyFile, mode: mode.toString(8) });
-  }
 }
 
 function invalid(message: string, cause?: unknown): DynamosError {

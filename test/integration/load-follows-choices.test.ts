@@ -15,6 +15,7 @@ import { exampleMarketplaceFile } from '../support/fixtures.js';
 import { processesOfRunner } from '../support/processes.js';
 import { asRequester } from '../support/tokens.js';
 import { ipOutput } from '../adapters/local/sites/site-test-support.js';
+import { skipUnlessRoot } from '../support/fake-cgroup-tree.js';
 
 const periodMs = 1_000;
 const loadThreshold = 0.8;
@@ -40,10 +41,7 @@ describe('load follows choices: the utility strategy on parties with sites of th
   const timeline: Moment[] = [];
 
   before(async function () {
-    if (process.getuid?.() !== 0) {
-      console.log(`    (skipped: not root (uid ${process.getuid?.()}); site cgroups and network namespaces need root)`);
-      this.skip();
-    }
+    skipUnlessRoot(this, 'site cgroups and network namespaces');
     data = await exampleData(2_000);
     // Both TTPs allowed, so there is a choice between them.
     const marketplaceFile = path.join(data.dir, 'marketplace.yaml');

@@ -4,11 +4,11 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { JobMemoryGroups } from '../../../adapters/local/job-memory-cgroup.js';
 import { detectJobCgroups } from '../../../adapters/local/job-memory-cgroup.js';
+import { fakeCgroupTrees } from '../../support/fake-cgroup-tree.js';
 
 const mib = 1024 * 1024;
 const limitBytes = 64 * mib;
@@ -44,19 +44,9 @@ function cgroupsOf(pid: number): string {
 }
 
 describe('detectJobCgroups: whether this machine gives jobs an OS memory limit', () => {
-  const fakeRoots: string[] = [];
-  after(() => Promise.all(fakeRoots.map((root) => rm(root, { recursive: true, force: true }))));
-
-  /** Plain files shaped like a cgroup mount: enough to see where the probe looks, never usable. */
-  async function fakeTree(files: Record<string, string>): Promise<string> {
-    const root = await mkdtemp(path.join(os.tmpdir(), 'fake-cgroup-'));
-    fakeRoots.push(root);
-    for (const [file, text] of Object.entries(files)) {
-      await mkdir(path.dirname(path.join(root, file)), { recursive: true });
-      await writeFile(path.join(root, file), text);
-    }
-    return root;
-  }
+  const trees = fakeCgroupTrees();
+  after(() => trees.removeAll());
+  const fakeTree = (files: Record<string, string>) => trees.make(files);
 
   it('says why not when no cgroup hierarchy is mounted at the root', async () => {
     const probe = await detectJobCgroups({ root: `/nonexistent-${randomUUID()}` });

@@ -16,6 +16,7 @@ import type { ExampleData } from '../../support/example-data.js';
 import { dataRequest, exampleConfig, marketplaceFrom } from '../../support/fixtures.js';
 import { jobTempDirsOfThisProcess, processesOfRunner } from '../../support/processes.js';
 import { ipOutput } from './sites/site-test-support.js';
+import { skipUnlessRoot } from '../../support/fake-cgroup-tree.js';
 
 /** Where a job process was when it got its job: its cgroup per v1 controller (or v2's), and its network namespace. */
 interface Whereabouts {
@@ -46,10 +47,7 @@ describe('LocalJobRunner: jobs inside their party\'s site', function () {
   const runners: LocalJobRunner[] = [];
 
   before(async function () {
-    if (process.getuid?.() !== 0) {
-      console.log(`    (skipped: not root (uid ${process.getuid?.()}); site cgroups and network namespaces need root)`);
-      this.skip();
-    }
+    skipUnlessRoot(this, 'site cgroups and network namespaces');
     data = await exampleData(400);
   });
   after(() => data?.remove());

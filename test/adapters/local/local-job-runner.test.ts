@@ -89,14 +89,19 @@ describe('LocalJobRunner: single-use job processes', function () {
     assertOnlyThePoolRemains();
   });
 
-  it('reports a crashed steward job and ends the TTP job waiting for its data', async () => {
-    const deployment = deploymentFor({ providers: ['VU', 'UVA'], options: { aggregate: true }, query: endlessRowsOf('Personen p JOIN Aanstellingen s ON p.Unieknr = s.Unieknr') });
-    const running = runner.run(deployment);
+  /** Both stewards stream endless rows to SURF; resolves once all three jobs have their pids. */
+  async function endlessThroughTtp() {
+    const running = runner.run(deploymentFor({ providers: ['VU', 'UVA'], options: { aggregate: true }, query: endlessRowsOf('Personen p JOIN Aanstellingen s ON p.Unieknr = s.Unieknr') }));
     const assigned = new Map<string, number>();
     while (assigned.size < 3) {
       const [event] = (await once(runner.events, 'jobAssigned')) as [{ party: string; pid: number }];
       assigned.set(event.party, event.pid);
     }
+    return { running, assigned };
+  }
+
+  it('reports a crashed steward job and ends the TTP job waiting for its data', async () => {
+    const { running, assigned } = await endlessThroughTtp();
     const vuEnded = once(runner.events, 'jobEnded');
     process.kill(assigned.get('VU') as number, 'SIGKILL');
     await vuEnded;
@@ -114,13 +119,7 @@ describe('LocalJobRunner: single-use job processes', function () {
   });
 
   it('ends the stewards still working when the TTP that needed their data crashes', async () => {
-    const deployment = deploymentFor({ providers: ['VU', 'UVA'], options: { aggregate: true }, query: endlessRowsOf('Personen p JOIN Aanstellingen s ON p.Unieknr = s.Unieknr') });
-    const running = runner.run(deployment);
-    const assigned = new Map<string, number>();
-    while (assigned.size < 3) {
-      const [event] = (await once(runner.events, 'jobAssigned')) as [{ party: string; pid: number }];
-      assigned.set(event.party, event.pid);
-    }
+    const { running, assigned } = await endlessThroughTtp();
     process.kill(assigned.get('SURF') as number, 'SIGKILL');
     // No deadline passes: the stewards end because their consumer is gone, not at the deadline.
     const result = await running;

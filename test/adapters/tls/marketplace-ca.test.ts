@@ -220,16 +220,11 @@ describe('marketplace CA', () => {
       }
     });
 
-    it('warns about a key others can read, and loads it', async () => {
+    it('refuses a key others can read, as the daemon\'s other keys, and leaves it as it is', async () => {
       const ca = await createMarketplaceCa();
       writePair(ca.cert, ca.key);
       chmodSync(keyFile, 0o644);
-      const { logger, lines } = recordingLogger();
-      const opened = await openMarketplaceCa(caDir, { logger });
-      assert.equal(opened.fingerprint, ca.fingerprint);
-      const warnings = lines.filter((l) => l.level === 'warn');
-      assert.equal(warnings.length, 1);
-      assert.equal(warnings[0]?.fields?.['keyFile'], keyFile);
+      await assert.rejects(openMarketplaceCa(caDir, { logger: silentLogger }), (e: unknown) => e instanceof DynamosError && e.code === 'CONFIG_INVALID' && e.message.includes(`${keyFile} can be read or written by others (mode 644; chmod 600 it)`));
       assert.equal(statSync(keyFile).mode & 0o777, 0o644, 'the mode is the operator\'s to change');
     });
   });

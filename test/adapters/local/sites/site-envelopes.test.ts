@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,23 +13,15 @@ import type { SitesStatus } from '../../../../adapters/local/sites/site-envelope
 import { openSiteEnvelopes } from '../../../../adapters/local/sites/site-envelopes.js';
 import { sitesSettingsSchema } from '../../../../adapters/local/sites/site-settings.js';
 import { silentLogger } from '../../../../knowledge/ports/logger.js';
+import { fakeCgroupTrees } from '../../../support/fake-cgroup-tree.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/open-site-envelopes.ts', import.meta.url));
 const tsxLoader = fileURLToPath(import.meta.resolve('tsx'));
 
 describe('site envelopes without sites, or without privileges', () => {
-  const fakeRoots: string[] = [];
-  after(() => Promise.all(fakeRoots.map((root) => rm(root, { recursive: true, force: true }))));
-
-  async function fakeTree(files: Record<string, string>): Promise<string> {
-    const root = await mkdtemp(path.join(os.tmpdir(), 'fake-cgroup-'));
-    fakeRoots.push(root);
-    for (const [file, text] of Object.entries(files)) {
-      await mkdir(path.dirname(path.join(root, file)), { recursive: true });
-      await writeFile(path.join(root, file), text);
-    }
-    return root;
-  }
+  const trees = fakeCgroupTrees();
+  after(() => trees.removeAll());
+  const fakeTree = (files: Record<string, string>) => trees.make(files);
 
   it('makes nothing and holds trivially when no site is declared', async () => {
     const envelopes = await openSiteEnvelopes({}, { runnerId: randomUUID(), logger: silentLogger, cgroupRoot: '/nonexistent' });
