@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { influxConfigSchema } from '../adapters/influx/index.js';
+import { kubernetesRunnerConfigSchema } from '../adapters/kubernetes/config.js';
 import { localJobRunnerConfigSchema } from '../adapters/local/config.js';
 import { sitesSettingsSchema } from '../adapters/local/sites/index.js';
 import { prometheusConfigSchema } from '../adapters/prometheus/index.js';
@@ -64,6 +65,11 @@ export const daemonConfigSchema = z.strictObject({
    * unbounded (docs/operations.md#sites).
    */
   sites: sitesSettingsSchema,
+  /**
+   * Cluster mode: each party's job runs as a single-use Kubernetes Job in the party's namespace
+   * (`sites.<party>.kubernetes`) instead of a local process (docs/kubernetes.md).
+   */
+  kubernetes: kubernetesRunnerConfigSchema.optional(),
   /** The data plane between parties: gRPC over mutual TLS (docs/data-plane.md). */
   dataPlane: z
     .strictObject({

@@ -1,36 +1,3 @@
-import { z } from 'zod';
-
-/**
- * One party's site: the resources its jobs get on this machine, all of them together. A bound left
- * out is not enforced. See adapters/local/sites/site-envelopes.ts for how each is held.
- */
-export const siteSettingsSchema = z
-  .strictObject({
-    /**
-     * Cores the party's jobs may use together, e.g. 0.5 = half a core (a CPU quota per 100 ms).
-     * The kernel's smallest quota is 1 ms per 100 ms period, hence at least 0.01.
-     */
-    cpus: z.number().min(0.01, 'must be at least 0.01 (the kernel\'s smallest CPU quota is 1 ms per 100 ms)').optional(),
-    /** Memory (RAM and swap) the party's jobs may use together, in MiB. */
-    memoryMiB: z.number().int().min(64).optional(),
-    /** Rate of the party's network link in Mbit/s, each direction. Needs `network: true`. */
-    linkMbit: z.number().positive().optional(),
-    /** Runs the party's jobs in a network namespace of their own, reached through a bridge. */
-    network: z.boolean().default(false),
-  })
-  .superRefine((site, ctx) => {
-    if (site.linkMbit !== undefined && !site.network) {
-      ctx.addIssue({ code: 'custom', path: ['linkMbit'], message: 'a link rate needs a link of its own: set network: true' });
-    }
-  });
-
-/** A party's name as the marketplace spells it. */
-const partyName = z.string().min(1, 'must not be empty');
-
-/** The sites of the deployment, by party. A party without one runs unbounded, on the host's network. */
-export const sitesSettingsSchema = z.record(partyName, siteSettingsSchema).default({});
-
-export type SiteSettings = z.output<typeof siteSettingsSchema>;
-export type SiteSettingsInput = z.input<typeof siteSettingsSchema>;
-export type SitesSettings = z.output<typeof sitesSettingsSchema>;
-export type SitesSettingsInput = z.input<typeof sitesSettingsSchema>;
+/** The sites' settings are shared with the Kubernetes runner, so they live in the knowledge layer. */
+export type { SiteSettings, SiteSettingsInput, SitesSettings, SitesSettingsInput } from '../../../knowledge/site-settings.js';
+export { siteSettingsSchema, sitesSettingsSchema } from '../../../knowledge/site-settings.js';

@@ -7,8 +7,8 @@ import type { JobMemoryGroups } from '../../../../adapters/local/job-memory-cgro
 import { detectJobCgroups } from '../../../../adapters/local/job-memory-cgroup.js';
 import type { SiteEnvelopes } from '../../../../adapters/local/sites/site-envelopes.js';
 import { openSiteEnvelopes } from '../../../../adapters/local/sites/site-envelopes.js';
-import type { SitesSettingsInput } from '../../../../adapters/local/sites/site-settings.js';
-import { sitesSettingsSchema } from '../../../../adapters/local/sites/site-settings.js';
+import type { SitesSettingsInput } from '../../../../knowledge/site-settings.js';
+import { sitesSettingsSchema } from '../../../../knowledge/site-settings.js';
 import { silentLogger } from '../../../../knowledge/ports/logger.js';
 import type { TestCgroupContainer } from './site-test-support.js';
 import { exitOf, isAlive, makeTestCgroupContainer, nextMessage, StartedProcesses, waitFor } from './site-test-support.js';

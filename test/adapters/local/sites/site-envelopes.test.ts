@@ -11,7 +11,7 @@ import type { SiteGroupDirs } from '../../../../adapters/local/sites/site-cgroup
 import { siteCgroupV1, siteCgroupV2 } from '../../../../adapters/local/sites/site-cgroup-files.js';
 import type { SitesStatus } from '../../../../adapters/local/sites/site-envelopes.js';
 import { openSiteEnvelopes } from '../../../../adapters/local/sites/site-envelopes.js';
-import { sitesSettingsSchema } from '../../../../adapters/local/sites/site-settings.js';
+import { sitesSettingsSchema } from '../../../../knowledge/site-settings.js';
 import { silentLogger } from '../../../../knowledge/ports/logger.js';
 import { fakeCgroupTrees } from '../../../support/fake-cgroup-tree.js';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { siteSettingsSchema, sitesSettingsSchema } from '../../../../adapters/local/sites/site-settings.js';
+import { siteSettingsSchema, sitesSettingsSchema } from '../../../../knowledge/site-settings.js';
 import { freeSubnet } from '../../../../adapters/local/sites/net-commands.js';
 import { maxInterfaceName, ownerPatterns, ownerPid, siteNames } from '../../../../adapters/local/sites/site-names.js';
 import { tokenBucket } from '../../../../adapters/local/sites/site-network.js';
