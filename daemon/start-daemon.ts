@@ -1,9 +1,8 @@
 import { rmSync } from 'node:fs';
 import { createDuckDBQueryInspector } from '../adapters/duckdb/index.js';
 import { createInfluxTelemetrySink } from '../adapters/influx/index.js';
-import { createLocalJobRunner, DataPlaneCredentials } from '../adapters/local/index.js';
+import type { KubernetesJobRunner } from '../adapters/kubernetes/index.js';
 import type { LocalJobRunner } from '../adapters/local/index.js';
-import type { SiteUsageSource } from '../adapters/local/local-metrics-source.js';
 import { LocalMetricsSource } from '../adapters/local/local-metrics-source.js';
 import { createPrometheusMetricsSource } from '../adapters/prometheus/index.js';
 import { createRabbitMqRequestQueue } from '../adapters/rabbitmq/index.js';
@@ -38,14 +37,17 @@ import { Admission } from './loop/admission.js';
 import { BackgroundLoop } from './loop/background-loop.js';
 import { RequestLoop } from './loop/request-loop.js';
 import { createStrategy } from './mape/strategies/index.js';
-import { reportSites, warnOfUnknownSiteParties } from './site-checks.js';
+import { warnOfUnknownSiteParties } from './site-checks.js';
+import type { DaemonJobs } from './job-runner-choice.js';
+import { openDaemonJobs } from './job-runner-choice.js';
 import { DaemonMetrics } from './telemetry/daemon-metrics.js';
 
 export interface RunningDaemon {
   readonly url: string;
   readonly config: DaemonConfig;
   readonly knowledge: KnowledgeBase;
-  readonly runner: LocalJobRunner;
+  /** Local processes on the embedded default; Kubernetes Jobs in cluster mode (`kubernetes` set). */
+  readonly runner: LocalJobRunner | KubernetesJobRunner;
   readonly requests: RequestLoop;
   readonly background: BackgroundLoop;
   readonly metrics: DaemonMetrics;
@@ -107,19 +109,18 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
     const inspector = await createDuckDBQueryInspector();
     closers.push(() => inspector.close());
     const ca = config.dataPlane.ca === undefined ? await openMarketplaceCa(keysDirOf(config), { logger }) : await loadMarketplaceCa(config.dataPlane.ca);
-    const runner = createLocalJobRunner(config.runner, { logger, clock, credentials: new DataPlaneCredentials(ca), sites: config.sites });
+    const jobs = await openDaemonJobs(config, marketplace, ca, { logger, clock });
+    const { runner } = jobs;
     closers.push(() => runner.close());
-    const sites = await runner.siteEnvelopes();
-    reportSites(config.sites, sites.status(), marketplace, logger);
     const metrics = new DaemonMetrics();
-    const source = metricsSource(config, runner, { logger, clock, energy }, sites);
+    const source = metricsSource(config, jobs, { logger, clock, energy });
     if (source !== undefined) closers.push(() => source.close());
     const telemetry = config.influx === undefined ? undefined : createInfluxTelemetrySink(config.influx, { logger, clock });
     if (telemetry !== undefined) closers.push(() => telemetry.close());
     const strategy = createStrategy(config.strategy);
 
-    const { jobs } = config.limits;
-    const admission = new Admission({ maxJobs: jobs.maxRunning, maxJobsPerParty: jobs.maxPerParty, maxQueued: jobs.maxQueued, maxWaitMs: jobs.maxWaitMs }, clock);
+    const slots = config.limits.jobs;
+    const admission = new Admission({ maxJobs: slots.maxRunning, maxJobsPerParty: slots.maxPerParty, maxQueued: slots.maxQueued, maxWaitMs: slots.maxWaitMs }, clock);
     const requests = new RequestLoop({
       knowledge,
       strategy: () => strategy,
@@ -149,7 +150,7 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
       symptoms: { loadThreshold: config.loop.loadThreshold },
     });
     // The warm processes load DuckDB first: that start is no party's load (the local source counts from after it).
-    await runner.whenWarm();
+    await jobs.whenWarm();
     if (source instanceof LocalMetricsSource) source.countFromNow();
     background.start();
     closers.push(() => background.stop());
@@ -161,8 +162,8 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
     closers.push(onPolicy);
 
     const intake = { knowledge, inspector, requests, authenticator: auth.authenticator, limits: config.limits.request };
-    const memoryBounds = await runner.memoryBounds();
-    const app = createApi({ intake, logger, clock, bodyLimitBytes: config.bodyLimitBytes, startedAt: clock.now(), decisions: decisionLog, audit: decisionLog, metrics, authenticator: auth.authenticator, jobs: () => ({ ...admission.state, limits: config.limits.jobs, memory: memoryBounds }), dataPlane: () => ({ transport: 'gRPC over mutual TLS', caFingerprint: ca.fingerprint, caSource: config.dataPlane.ca === undefined ? 'made by this deployment' : 'supplied by the operator', sites: sites.status() }) });
+    const memoryBounds = await jobs.memoryBounds();
+    const app = createApi({ intake, logger, clock, bodyLimitBytes: config.bodyLimitBytes, startedAt: clock.now(), decisions: decisionLog, audit: decisionLog, metrics, authenticator: auth.authenticator, jobs: () => ({ ...admission.state, limits: config.limits.jobs, memory: memoryBounds }), dataPlane: () => ({ transport: 'gRPC over mutual TLS', caFingerprint: ca.fingerprint, caSource: config.dataPlane.ca === undefined ? 'made by this deployment' : 'supplied by the operator', sites: jobs.sitesStatus() }) });
     const server = await startHttpServer(app, { host: config.host, port: config.port, tls: auth.tls });
     closers.push(() => server.close());
     if (config.amqp !== undefined) {
@@ -205,16 +206,11 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
   }
 }
 
-function metricsSource(
-  config: DaemonConfig,
-  runner: LocalJobRunner,
-  deps: { logger: Logger; clock: Clock; energy: typeof defaultEnergyModel },
-  sites: SiteUsageSource,
-): MetricsSource | undefined {
+function metricsSource(config: DaemonConfig, jobs: DaemonJobs, deps: { logger: Logger; clock: Clock; energy: typeof defaultEnergyModel }): MetricsSource | undefined {
   switch (config.metrics.source) {
     case 'local':
       // A party with a site is read from its own cgroups (the same clock times both), the others from the machine.
-      return new LocalMetricsSource({ events: runner.events, ...deps, sites, ...(config.metrics.windowMs === undefined ? {} : { windowMs: config.metrics.windowMs }) });
+      return new LocalMetricsSource({ events: jobs.events, ...deps, sites: jobs.siteUsage, ...(config.metrics.windowMs === undefined ? {} : { windowMs: config.metrics.windowMs }) });
     case 'prometheus':
       return createPrometheusMetricsSource(config.metrics.prometheus, deps);
     case 'none':
@@ -224,4 +220,10 @@ function metricsSource(
       return _exhaustive;
     }
   }
+}
+
+/** The daemon's local job runner, for what only the embedded default has (its processes, sites, temp dirs). */
+export function localRunnerOf(daemon: Pick<RunningDaemon, 'runner'>): LocalJobRunner {
+  if (!('runnerId' in daemon.runner)) throw new Error('this daemon runs its jobs in Kubernetes, not as local processes');
+  return daemon.runner;
 }

@@ -13,6 +13,8 @@ const rules: readonly { readonly from: string; readonly may: readonly string[] }
   { from: 'services/', may: ['services/', 'proto/', 'knowledge/'] },
   // The local runner issues its jobs' data-plane certificates from the marketplace CA.
   { from: 'adapters/local/', may: ['adapters/local/', 'adapters/tls/', 'services/', 'proto/', 'knowledge/'] },
+  // The cluster runner shares the local runner's result collector and certificates, and starts the same jobs.
+  { from: 'adapters/kubernetes/', may: ['adapters/kubernetes/', 'adapters/local/', 'adapters/tls/', 'services/', 'proto/', 'knowledge/'] },
   { from: 'adapters/', may: ['knowledge/'] },
   { from: 'daemon/mape/', may: ['daemon/mape/', 'knowledge/'] },
   { from: 'daemon/loop/', may: ['daemon/loop/', 'daemon/mape/', 'knowledge/'] },

@@ -3,10 +3,10 @@
  * `node soak-daemon-child.js '<settings JSON>'` prints `ready <url> <runnerId>` and serves until
  * SIGTERM, then closes and exits.
  */
-import { startDaemon } from '../../daemon/start-daemon.js';
+import { startDaemon, localRunnerOf } from '../../daemon/start-daemon.js';
 
 const daemon = await startDaemon(JSON.parse(process.argv[2] ?? '{}') as Parameters<typeof startDaemon>[0]);
-process.stdout.write(`ready ${daemon.url} ${daemon.runner.runnerId}\n`);
+process.stdout.write(`ready ${daemon.url} ${localRunnerOf(daemon).runnerId}\n`);
 process.once('SIGTERM', () => {
   void daemon.close().then(() => process.exit(0));
 });

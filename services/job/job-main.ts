@@ -1,11 +1,17 @@
 /**
  * Entry point of a single-use job process (DESIGN §6). The process loads the database engine,
- * says `ready`, runs the one job it is assigned, reports, and exits. It never takes a second job,
- * and it exits when its runner goes away.
+ * runs the one job it is assigned, reports, and exits. It never takes a second job.
+ *
+ * Under the local runner the assignment and the report travel over Node IPC, and the process
+ * exits when its runner goes away. In a Kubernetes pod the assignment is a file and the report
+ * the container's termination message (pod-assignment.ts).
  */
+import type { DuckDBInstance } from '@duckdb/node-api';
 import type { DynamosError } from '../../knowledge/errors.js';
 import { createEngine } from '../workspace/workspace.js';
 import type { JobMessage, JobStats, RunnerMessage } from './job-protocol.js';
+import type { PodEnvironment } from './pod-assignment.js';
+import { podEnvironmentOf, readPodAssignment, writeTerminationMessage } from './pod-assignment.js';
 import { runJob } from './run-job.js';
 import { warmUpSidecar } from '../sidecar/output-server.js';
 
@@ -18,14 +24,41 @@ function send(message: JobMessage): Promise<void> {
   });
 }
 
-async function main(): Promise<void> {
+/** How the job hears its assignment and tells its outcome. */
+interface Channel {
+  assignment(): Promise<RunnerMessage>;
+  accepting(address: string): void;
+  report(message: JobMessage): Promise<void>;
+}
+
+function ipcChannel(): Channel {
   process.on('disconnect', () => process.exit(exitWhenOrphaned));
-  const memoryLimit = process.env['DYNAMOS_JOB_MEMORY_LIMIT'];
-  const engine = await createEngine(memoryLimit ? { memoryLimit } : {});
   const assignment = new Promise<RunnerMessage>((resolve) => process.once('message', (m) => resolve(m as RunnerMessage)));
+  return {
+    assignment: async () => {
+      await send({ type: 'ready' });
+      return assignment;
+    },
+    accepting: (address) => void send({ type: 'accepting', address }),
+    report: send,
+  };
+}
+
+function podChannel(pod: PodEnvironment): Channel {
+  return {
+    assignment: () => Promise.resolve(readPodAssignment(pod)),
+    accepting: () => undefined,
+    report: (message) => Promise.resolve(writeTerminationMessage(pod, message)),
+  };
+}
+
+async function main(): Promise<void> {
+  const pod = podEnvironmentOf(process.env);
+  const channel = pod === undefined ? ipcChannel() : podChannel(pod);
+  const memoryLimit = process.env['DYNAMOS_JOB_MEMORY_LIMIT'];
+  const engine: DuckDBInstance = await createEngine(memoryLimit ? { memoryLimit } : {});
   await warmUpSidecar();
-  await send({ type: 'ready' });
-  const job = await assignment;
+  const job = await channel.assignment();
   const cpuAtStart = process.cpuUsage();
   const stats = (out: Omit<JobStats, 'cpuSeconds' | 'maxRssBytes'>): JobStats => {
     const cpu = process.cpuUsage(cpuAtStart);
@@ -33,14 +66,14 @@ async function main(): Promise<void> {
   };
   try {
     await runJob(engine, job, {
-      accepting: (address) => void send({ type: 'accepting', address }),
+      accepting: channel.accepting,
       // Said before the sidecar closes: the runner need not wait for a busy consumer to hang up.
-      delivered: (outcome) => send({ type: 'done', stats: stats(outcome) }),
+      delivered: (outcome) => channel.report({ type: 'done', stats: stats(outcome) }),
     });
     process.exit(0);
   } catch (error) {
     const failure = error as DynamosError;
-    await send({ type: 'failed', code: failure.code, message: failure.message, stats: stats({ rowsOut: 0, bytesOut: 0, streamsOut: 0, stages: [] }) });
+    await channel.report({ type: 'failed', code: failure.code, message: failure.message, stats: stats({ rowsOut: 0, bytesOut: 0, streamsOut: 0, stages: [] }) });
     process.exit(1);
   }
 }

@@ -18,6 +18,13 @@ export type RunnerMessage = {
   readonly tls: DataPlaneTls;
   /** Where this job's sidecar listens for its consumer: loopback, or its site's address. */
   readonly listenHost: string;
+  /** The port it listens on: a pod's container port; any free port when absent. */
+  readonly listenPort?: number;
+  /**
+   * Whether fetches wait for a producer that does not listen yet (a pod still starting), until
+   * the deadline. Locally every producer listens before its consumer is assigned.
+   */
+  readonly waitForProducers?: boolean;
   /** Epoch ms: the request's deadline, which travels with every fetch the job makes. */
   readonly deadlineAt: number;
   /** The sidecars of the parties in `spec.inputs`, in that order, to fetch from. */

@@ -43,7 +43,7 @@ export async function runJob(
 ): Promise<JobOutcome> {
   const { spec } = assignment;
   const origin: StreamOrigin = { request: envelopeOf(spec), sourceParty: spec.party };
-  const output = await serveOutput({ host: assignment.listenHost, tls: assignment.tls, requestId: spec.requestId, consumer: consumerOf(spec) });
+  const output = await serveOutput({ host: assignment.listenHost, ...(assignment.listenPort === undefined ? {} : { port: assignment.listenPort }), tls: assignment.tls, requestId: spec.requestId, consumer: consumerOf(spec) });
   hooks.accepting(output.address);
   const stages: StageTiming[] = [];
   const timed = async <T>(stage: string, step: () => Promise<T>): Promise<T> => {
@@ -101,8 +101,8 @@ export async function runJob(
 }
 
 /** Each input party's data becomes a table of the workspace, in the order the spec names them; all are fetched at once. */
-async function receiveInputs(engine: DuckDBInstance, { spec, tls, inputs, deadlineAt }: RunnerMessage): Promise<DataSet[]> {
-  const fetcher = { tls, requestId: spec.requestId, deadlineAt };
+async function receiveInputs(engine: DuckDBInstance, { spec, tls, inputs, deadlineAt, waitForProducers }: RunnerMessage): Promise<DataSet[]> {
+  const fetcher = { tls, requestId: spec.requestId, deadlineAt, ...(waitForProducers === true ? { waitForReady: true } : {}) };
   return Promise.all(
     inputs.map(async (source, i) => {
       const table = `input_${i}`;

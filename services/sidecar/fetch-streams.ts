@@ -30,6 +30,11 @@ export interface Fetcher {
   readonly tls: DataPlaneTls;
   readonly requestId: string;
   readonly deadlineAt?: number;
+  /**
+   * Wait for a producer that does not listen yet (a pod still starting) instead of failing at
+   * once, until the deadline; it is dialled again every 100 ms to 1 s.
+   */
+  readonly waitForReady?: boolean;
 }
 
 export interface IncomingStream {
@@ -56,8 +61,9 @@ export async function fetchStreams(source: StreamSource, me: Fetcher, count: num
     // Its own connection, closed with the client: in the shared pool the connection would outlive
     // the fetch, and the producer's sidecar would wait for it to go before its job can end.
     'grpc.use_local_subchannel_pool': 1,
+    ...(me.waitForReady === true ? { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000 } : {}),
   });
-  const call = client.fetch({ requestId: me.requestId }, me.deadlineAt === undefined ? {} : { deadline: new Date(me.deadlineAt) });
+  const call = client.fetch({ requestId: me.requestId }, { ...(me.deadlineAt === undefined ? {} : { deadline: new Date(me.deadlineAt) }), ...(me.waitForReady === true ? { waitForReady: true } : {}) });
   const frames = framesOf(call, source.party);
   try {
     for (let i = 0; i < count; i++) {

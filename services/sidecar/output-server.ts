@@ -18,6 +18,8 @@ export interface FrameSink {
 export interface OutputOptions {
   /** The address to listen on: loopback, or the party's site address. */
   readonly host: string;
+  /** The port to listen on: fixed in a pod (its container port), any free one when absent. */
+  readonly port?: number;
   readonly tls: DataPlaneTls;
   /** A fetch for another request is refused. */
   readonly requestId: string;
@@ -84,7 +86,7 @@ export async function serveOutput(opts: OutputOptions): Promise<OutputServer> {
   const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 });
   server.addService(sidecarService, { fetch: onFetch });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${opts.host}:0`, serverCredentials(opts.tls), (error, bound) => (error === null ? resolve(bound) : reject(error))),
+    server.bindAsync(`${opts.host}:${opts.port ?? 0}`, serverCredentials(opts.tls), (error, bound) => (error === null ? resolve(bound) : reject(error))),
   );
   return {
     address: `${opts.host}:${port}`,

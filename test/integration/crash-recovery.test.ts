@@ -8,7 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { auditVerify } from '../../daemon/cli/audit.js';
 import type { DaemonConfigInput } from '../../daemon/config.js';
-import { startDaemon } from '../../daemon/start-daemon.js';
+import { startDaemon, localRunnerOf } from '../../daemon/start-daemon.js';
 import type { DecisionRecord } from '../../knowledge/audit/decision-record.js';
 import { silentLogger } from '../../knowledge/ports/logger.js';
 import { exampleData } from '../support/example-data.js';
@@ -69,7 +69,7 @@ describe('robustness: a daemon killed mid-run', function () {
 
       const restarted = await startDaemon(settings, { logger: silentLogger });
       try {
-        const swept = await restarted.runner.swept;
+        const swept = await localRunnerOf(restarted).swept;
         assert.deepEqual(readdirSync(os.tmpdir()).filter((name) => name.startsWith(`dynamos-job-${pid}-`)), [], 'its temp directories are gone');
         assert.ok(swept.every((dir) => !existsSync(dir)));
         const records = recordsOf(logFile);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { RunningDaemon } from '../../daemon/start-daemon.js';
-import { startDaemon } from '../../daemon/start-daemon.js';
+import { startDaemon, localRunnerOf } from '../../daemon/start-daemon.js';
 import { silentLogger } from '../../knowledge/ports/logger.js';
 import { exampleData, expectedAverages } from '../support/example-data.js';
 import type { ExampleData } from '../support/example-data.js';
@@ -52,7 +52,7 @@ describe('HTTP API end to end on the embedded default', function () {
   });
   after(async () => {
     await daemon.close();
-    assert.deepEqual(processesOfRunner(daemon.runner.runnerId), []);
+    assert.deepEqual(processesOfRunner(localRunnerOf(daemon).runnerId), []);
     data.remove();
   });
   const usedPids: number[] = [];
@@ -63,7 +63,7 @@ describe('HTTP API end to end on the embedded default', function () {
   });
   afterEach(() => {
     daemon.runner.events.off('jobAssigned', remember);
-    const alive = processesOfRunner(daemon.runner.runnerId);
+    const alive = processesOfRunner(localRunnerOf(daemon).runnerId);
     assert.deepEqual(usedPids.filter((pid) => alive.includes(pid)), [], 'every job process of the request is gone');
     assert.ok(alive.length <= 2, 'only the fresh, unused pool may remain');
     assert.deepEqual(jobTempDirsOfThisProcess(), []);

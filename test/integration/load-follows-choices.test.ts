@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SitesStatus } from '../../adapters/local/sites/index.js';
 import type { RunningDaemon } from '../../daemon/start-daemon.js';
-import { startDaemon } from '../../daemon/start-daemon.js';
+import { startDaemon, localRunnerOf } from '../../daemon/start-daemon.js';
 import { silentLogger } from '../../knowledge/ports/logger.js';
 import { exampleData } from '../support/example-data.js';
 import type { ExampleData } from '../support/example-data.js';
@@ -67,7 +67,7 @@ describe('load follows choices: the utility strategy on parties with sites of th
       },
       { logger: silentLogger },
     );
-    status = (await daemon.runner.siteEnvelopes()).status();
+    status = (await localRunnerOf(daemon).siteEnvelopes()).status();
     if (!status.enforced) {
       console.log(`    (skipped: ${status.reason})`);
       this.skip();
@@ -86,7 +86,7 @@ describe('load follows choices: the utility strategy on parties with sites of th
   });
 
   after(async () => {
-    const runnerId = daemon?.runner.runnerId;
+    const runnerId = daemon === undefined ? undefined : localRunnerOf(daemon).runnerId;
     await daemon?.close();
     data?.remove();
     if (runnerId !== undefined) assert.deepEqual(processesOfRunner(runnerId), [], 'no job process outlives the daemon');
@@ -145,7 +145,7 @@ describe('load follows choices: the utility strategy on parties with sites of th
     try {
       burner = spawn(process.execPath, ['-e', 'for(;;);'], { stdio: 'ignore' });
       const burnerPid = burner.pid as number;
-      await (await live.runner.siteEnvelopes()).place('SURF', burnerPid);
+      await (await localRunnerOf(live).siteEnvelopes()).place('SURF', burnerPid);
       const busy = await readingWhere(`SURF's cpu is at or over ${loadThreshold}`, (cpu) => (cpu['SURF'] ?? 0) >= loadThreshold, idle.at);
       for (const party of parties.filter((p) => p !== 'SURF')) assert.ok((busy.cpu[party] ?? 1) < loadThreshold, `${party} stays low while SURF burns: ${busy.cpu[party]}`);
       assert.equal(await request(), 'otherCompany', 'the first request after the reading goes to otherCompany');

@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { DaemonConfigInput } from '../../daemon/config.js';
 import type { RunningDaemon } from '../../daemon/start-daemon.js';
-import { startDaemon } from '../../daemon/start-daemon.js';
+import { startDaemon, localRunnerOf } from '../../daemon/start-daemon.js';
 import { silentLogger } from '../../knowledge/ports/logger.js';
 import { exampleData, expectedAverages } from '../support/example-data.js';
 import type { ExampleData } from '../support/example-data.js';
@@ -60,7 +60,7 @@ describe('robustness: the embedded default under load and hostile requests', fun
   after(() => data.remove());
   afterEach(async () => {
     await daemon.close();
-    assert.deepEqual(processesOfRunner(daemon.runner.runnerId), [], 'no job process outlives the daemon');
+    assert.deepEqual(processesOfRunner(localRunnerOf(daemon).runnerId), [], 'no job process outlives the daemon');
     assert.deepEqual(jobTempDirsOfThisProcess(), [], 'no job temp directory is left');
   });
 
@@ -104,7 +104,7 @@ describe('robustness: the embedded default under load and hostile requests', fun
   it('a job past its memory limit is stopped by the OS and answered JOB_OUT_OF_MEMORY; the daemon goes on', async function () {
     // DuckDB's own limit set high, so the OS limit (a cgroup, where the machine allows one) is what stops the job.
     daemon = await start({ runner: { warmProcesses: 1, jobMemoryMiB: 256, jobMemoryLimit: '4GB' } });
-    const bounds = await daemon.runner.memoryBounds();
+    const bounds = await localRunnerOf(daemon).memoryBounds();
     if (!bounds.osLimit.startsWith('cgroup')) this.skip(); // no OS limit without root or a delegated cgroup: ${bounds.osLimit}
     authorization = (await bearer(daemon, analyst)).authorization;
     const tens = 'WITH t(x) AS (VALUES (1),(2),(3),(4),(5),(6),(7),(8),(9),(10))';
