@@ -20,10 +20,8 @@ export const siteKubernetesSchema = z.strictObject({
    * inside it as they do in the data directory.
    */
   tables: z
-    .union([
-      z.strictObject({ persistentVolumeClaim: z.string().max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a DNS subdomain: the name of a PersistentVolumeClaim') }),
-      z.strictObject({ hostPath: z.string().startsWith('/', 'must be an absolute path') }),
-    ])
+    // Only a claim: a hostPath volume would break the Pod Security "restricted" profile the jobs meet.
+    .strictObject({ persistentVolumeClaim: z.string().max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a DNS subdomain: the name of a PersistentVolumeClaim') })
     .optional(),
 });
 

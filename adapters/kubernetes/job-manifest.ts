@@ -103,11 +103,7 @@ export function jobManifest(input: JobManifestInput): V1Job {
           volumes: [
             { name: 'assignment', secret: { secretName: name, defaultMode: 0o400 } },
             { name: 'work', emptyDir: {} },
-            ...(tables === undefined
-              ? []
-              : 'persistentVolumeClaim' in tables
-                ? [{ name: 'tables', persistentVolumeClaim: { claimName: tables.persistentVolumeClaim, readOnly: true } }]
-                : [{ name: 'tables', hostPath: { path: tables.hostPath, type: 'Directory' } }]),
+            ...(tables === undefined ? [] : [{ name: 'tables', persistentVolumeClaim: { claimName: tables.persistentVolumeClaim, readOnly: true } }]),
           ],
         },
       },
