@@ -5,6 +5,7 @@ import { registerDemo } from './demo.js';
 import { registerGenerateData } from './generate-data.js';
 import { registerGenerateTrace } from './generate-trace.js';
 import { registerImportDynamos } from './import-dynamos.js';
+import { registerManifests } from './manifests.js';
 import { registerReplay } from './replay.js';
 import { registerRequest } from './request.js';
 import { registerServe } from './serve.js';
@@ -26,4 +27,5 @@ const registrations: ((program: Command) => void)[] = [
   registerCheckConfig,
   registerImportDynamos,
   registerAudit,
+  registerManifests,
 ];
