@@ -30,7 +30,7 @@ export async function openDaemonJobs(config: DaemonConfig, marketplace: Marketpl
   if (config.kubernetes !== undefined) {
     const parties = [...Object.keys(marketplace.dataStewards), ...Object.keys(marketplace.computeProviders)];
     const jobMemoryMiB = config.runner.jobMemoryMiB;
-    const runner = new KubernetesJobRunner(config.kubernetes, { ...deps, credentials, sites: config.sites, parties, ...(config.dataDir === undefined ? {} : { dataDir: config.dataDir }), jobMemoryMiB });
+    const runner = new KubernetesJobRunner(config.kubernetes, { ...deps, credentials, sites: config.sites, parties, dataDir: marketplace.dataDir, jobMemoryMiB });
     const sites = Object.fromEntries(Object.entries(config.sites).map(([party, site]) => [party, { cpus: site.cpus, memoryMiB: site.memoryMiB, ...(site.kubernetes === undefined ? {} : { kubernetes: site.kubernetes }) }]));
     return {
       runner,

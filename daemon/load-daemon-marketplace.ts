@@ -16,13 +16,13 @@ import { describeFileError } from './file-errors.js';
  * The marketplace a daemon starts with: the configured file, or the bundled example on the data in
  * its data directory, generated when the directory holds none (experiments/datasets/example-data.ts
  * says when it refuses instead). Every table file must exist, with every column its anonymisation
- * names.
+ * names, except in cluster mode, where the tables are on the stewards' volumes.
  * @param opts.exampleRowsGiven whether `exampleRows` was asked for rather than defaulted: then the
  *   example's data must have that many rows
  * @throws DynamosError CONFIG_INVALID listing every problem
  */
 export async function loadDaemonMarketplace(
-  config: Pick<DaemonConfig, 'marketplaceFile' | 'dataDir' | 'exampleRows' | 'regenerateExampleData'>,
+  config: Pick<DaemonConfig, 'marketplaceFile' | 'dataDir' | 'exampleRows' | 'regenerateExampleData' | 'kubernetes'>,
   logger: Logger,
   opts: { exampleRowsGiven: boolean } = { exampleRowsGiven: false },
 ): Promise<Marketplace> {
@@ -32,6 +32,12 @@ export async function loadDaemonMarketplace(
   const result = await loadMarketplaceFile(config.marketplaceFile ?? exampleMarketplaceFile(), dir);
   if (!result.ok) throw configInvalid(`the marketplace config ${config.marketplaceFile ?? 'example'} is invalid`, result.problems);
   const m = result.marketplace;
+  if (config.kubernetes !== undefined) {
+    // Cluster mode: each steward's tables are on its own volume, which only its jobs mount; the
+    // daemon has none of them, so each job checks its files (DATA_UNAVAILABLE, QUERY_FAILED).
+    logger.info('cluster mode: the stewards\' tables are on their volumes; each job checks its own', { dataDir: m.dataDir });
+    return m;
+  }
   if (example) {
     const rows = config.exampleRows;
     const outcome = await prepareExampleData(m.dataDir, Object.keys(m.dataStewards), { rows, rowsGiven: opts.exampleRowsGiven, force: config.regenerateExampleData });
