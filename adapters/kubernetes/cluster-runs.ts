@@ -24,7 +24,7 @@ export interface ClusterRun {
   addressLost(error: Error): void;
   /** performance.now() when the Job was asked for. */
   created?: number;
-  /** performance.now() when its pod was first seen with an IP. */
+  /** performance.now() when its container was first seen started. */
   runningAt?: number;
   unfollow?: () => void;
   removed?: Promise<void>;

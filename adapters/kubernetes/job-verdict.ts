@@ -19,12 +19,12 @@ export function podIpOf(state: JobState): string | undefined {
   return pod?.status?.podIP === undefined || pod.status.podIP === '' ? undefined : pod.status.podIP;
 }
 
-/** When the job's container started (epoch ms), once it has. */
-export function startedAtOf(state: JobState): number | undefined {
-  const pod = livePod(state) ?? state.pods[0];
-  const container = pod?.status?.containerStatuses?.[0]?.state;
-  const at = container?.running?.startedAt ?? container?.terminated?.startedAt;
-  return at === undefined ? undefined : new Date(at).getTime();
+/** Whether the job's container has started (it runs, or ran). */
+export function containerStarted(state: JobState): boolean {
+  return state.pods.some((pod) => {
+    const container = pod.status?.containerStatuses?.[0]?.state;
+    return container?.running !== undefined || container?.terminated?.startedAt !== undefined;
+  });
 }
 
 /**

@@ -20,7 +20,7 @@ import type { KubernetesRunnerConfig, KubernetesRunnerConfigInput } from './conf
 import { kubernetesRunnerConfigSchema } from './config.js';
 import { assignmentSecret, jobManifest, podPaths } from './job-manifest.js';
 import type { Verdict } from './job-verdict.js';
-import { podIpOf, verdictOf } from './job-verdict.js';
+import { containerStarted, podIpOf, verdictOf } from './job-verdict.js';
 import { jobNameOf, labels, namespaceOf } from './names.js';
 import { failDependents, failProducers, settle, type ClusterRun } from './cluster-runs.js';
 
@@ -131,9 +131,9 @@ export class KubernetesJobRunner implements JobRunner {
     const run: ClusterRun = { spec, cluster, namespace, name: jobNameOf(spec.requestId, spec.party), ...settle() };
     const watch = cluster.watch(namespace);
     run.unfollow = watch.follow(run.name, (state) => {
+      if (containerStarted(state)) run.runningAt ??= performance.now();
       const ip = podIpOf(state);
       if (ip !== undefined) {
-        run.runningAt ??= performance.now();
         run.addressKnown(ip.includes(':') ? `[${ip}]:${this.config.dataPlanePort}` : `${ip}:${this.config.dataPlanePort}`);
       }
       const verdict = run.created === undefined ? undefined : verdictOf(state, spec.party);
