@@ -5,6 +5,7 @@ import { DynamosError } from '../knowledge/errors.js';
 import { describeProblems, problemsFromZod } from '../knowledge/problems.js';
 import { registerCommands } from './cli/commands.js';
 import { endQuietlyWhenReaderLeaves } from './cli/closed-output.js';
+import { packageVersion } from './package-root.js';
 
 /**
  * The `dynamos` command: composition root of the daemon and its tools. Exit status: 0 success,
@@ -13,6 +14,7 @@ import { endQuietlyWhenReaderLeaves } from './cli/closed-output.js';
  */
 const program = new Command('dynamos')
   .description('DYNAMOS: a self-adaptive, policy-checked data-exchange middleware')
+  .version(packageVersion(), '-V, --version', 'print the version and exit')
   .exitOverride();
 registerCommands(program);
 endQuietlyWhenReaderLeaves([process.stdout, process.stderr]);

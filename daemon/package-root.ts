@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,4 +11,11 @@ export function packageRoot(): string {
     dir = parent;
   }
   return dir;
+}
+
+/** This package's version, from its package.json: what `dynamos --version` prints. */
+export function packageVersion(): string {
+  const { version } = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown };
+  if (typeof version !== 'string') throw new Error('the package.json above this module has no version');
+  return version;
 }

@@ -117,6 +117,7 @@ export async function startDaemon(input: DaemonConfigInput = {}, deps: { logger?
     if (source !== undefined) closers.push(() => source.close());
     const telemetry = config.influx === undefined ? undefined : createInfluxTelemetrySink(config.influx, { logger, clock });
     if (telemetry !== undefined) closers.push(() => telemetry.close());
+    if (telemetry !== undefined) metrics.countDropsOf(telemetry);
     const strategy = createStrategy(config.strategy);
 
     const slots = config.limits.jobs;

@@ -23,7 +23,8 @@ export type LoopName = 'request' | 'background' | 'intake';
 
 /** The daemon's own metrics the loops feed (daemon/telemetry's DaemonMetrics). */
 export interface LoopMetrics {
-  requestFinished(archetype: string, outcome: OutcomeKind): void;
+  /** A request was answered, `seconds` after it entered the loop (its answer sent, or given up on). */
+  requestFinished(archetype: string, outcome: OutcomeKind, seconds: number): void;
   phase(phase: Phase, seconds: number): void;
   decisionChanged(): void;
   jobFinished(report: JobReport, energyJoules: number): void;
@@ -164,13 +165,16 @@ export class RequestLoop {
   private async record(outcome: RequestOutcome, k: KnowledgeSnapshot, log: Logger, deliver: Deliver | undefined): Promise<void> {
     const { deps } = this;
     let undelivered: string | undefined;
+    const delivering = performance.now();
     await deliver?.(outcome).catch((error: unknown) => (undelivered = error instanceof Error ? error.message : String(error)));
+    // End to end: the machine's time to the outcome, then the time the answer took to go out.
+    const seconds = (outcome.timings.totalMs + performance.now() - delivering) / 1000;
     const at = deps.clock.now();
     try {
       deps.observer?.finished(outcome, k, at);
       const summary = outcomeSummary(outcome, deps.energyOf);
       const archetype = outcome.plan?.kind === 'deploy' ? outcome.plan.archetype : 'none';
-      deps.metrics?.requestFinished(archetype, summary.kind);
+      deps.metrics?.requestFinished(archetype, summary.kind, seconds);
       if (outcome.kind === 'completed') for (const job of outcome.result.jobs) deps.metrics?.jobFinished(job, deps.energyOf(job));
       const [learned] = finishedEvents(outcome, k, deps.energyOf, at);
       if (learned?.kind === 'jobsFinished') deps.knowledge.apply(learned);

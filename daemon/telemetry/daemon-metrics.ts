@@ -15,19 +15,34 @@ export type LoopName = (typeof loops)[number];
 const phaseBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 /** Jobs run from a second (the original took 1.7 s to start one) to their 600 s deadline. */
 const jobBuckets = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600];
+/**
+ * A request takes from tens of milliseconds (a denial) to its jobs' deadline (120 s by default);
+ * past the last bucket only +Inf tells more.
+ */
+const requestBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 90, 120];
 
 export interface DaemonMetricsOptions {
-  /** Process and Node.js metrics (CPU, memory, event loop, GC), prefixed `dynamos_`. @default true */
+  /**
+   * Process and Node.js metrics (CPU, memory, event loop, GC) under prom-client's standard names,
+   * unprefixed (`process_cpu_user_seconds_total`, `nodejs_eventloop_lag_seconds`), so dashboards
+   * made for any Node.js service read them. @default true
+   */
   readonly defaultMetrics?: boolean;
+}
+
+/** What counts the telemetry points it dropped: the InfluxDB sink (`dropped` only grows). */
+export interface DropCounting {
+  readonly dropped: number;
 }
 
 /**
  * The daemon's own Prometheus metrics, served at `/metrics` (docs/telemetry.md). Names follow
  * `dynamos_<subsystem>_<name>_<unit>`, counters end in `_total`, and labels take only bounded
  * values (archetypes, outcomes, phases, loops, the marketplace's parties, signals): never a
- * request, job or iteration id (DESIGN §8). Every instance has its own registry, so two daemons in
- * one process (or two tests) never share a series. No method throws: a value a metric cannot take
- * (negative, NaN) is ignored.
+ * request, job or iteration id (DESIGN §8). The process and Node.js metrics keep their standard
+ * names, without the prefix. Every instance has its own registry, so two daemons in one process
+ * (or two tests) never share a series. No method throws: a value a metric cannot take (negative,
+ * NaN) is ignored.
  */
 export class DaemonMetrics {
   private readonly registry = new Registry();
@@ -35,6 +50,13 @@ export class DaemonMetrics {
     name: 'dynamos_requests_total',
     help: 'Data requests answered, by the archetype that ran them (none when denied before a choice) and how they ended.',
     labelNames: ['archetype', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly requestDuration = new Histogram({
+    name: 'dynamos_request_duration_seconds',
+    help: 'Time from a request entering the loop to its answer having been sent (HTTP) or confirmed by the broker (AMQP), by archetype (none when denied before a choice) and outcome.',
+    labelNames: ['archetype', 'outcome'] as const,
+    buckets: requestBuckets,
     registers: [this.registry],
   });
   private readonly phases = new Histogram({
@@ -110,14 +132,18 @@ export class DaemonMetrics {
     labelNames: ['archetype'] as const,
     registers: [this.registry],
   });
+  private dropCounting: DropCounting | undefined;
+  private dropsCounted = 0;
   private readonly telemetryDrops = new Counter({
     name: 'dynamos_telemetry_dropped_total',
-    help: 'Telemetry points (decisions, samples) dropped because the telemetry store was down too long.',
+    help: 'Telemetry points (decisions, samples) dropped because the telemetry store was down too long, or still unwritten when the daemon stopped.',
     registers: [this.registry],
+    // Read from the sink at each scrape: the sink counts, this only follows.
+    collect: () => this.followDrops(),
   });
 
   constructor(options: DaemonMetricsOptions = {}) {
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'dynamos_' });
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     for (const loop of loops) {
       this.loopErrors.inc({ loop }, 0);
       this.loopIterations.inc({ loop }, 0);
@@ -135,9 +161,14 @@ export class DaemonMetrics {
     return this.registry.metrics();
   }
 
-  /** A request was answered; `archetype` is null when none was chosen (a denial). */
-  requestFinished(archetype: string | null, outcome: OutcomeKind): void {
-    this.requests.inc({ archetype: archetype ?? 'none', outcome });
+  /**
+   * A request was answered, `seconds` after it entered the loop; `archetype` is null when none was
+   * chosen (a denial).
+   */
+  requestFinished(archetype: string | null, outcome: OutcomeKind, seconds: number): void {
+    const labels = { archetype: archetype ?? 'none', outcome };
+    this.requests.inc(labels);
+    if (isAmount(seconds)) this.requestDuration.observe(labels, seconds);
   }
 
   phase(phase: LoopPhase, seconds: number): void {
@@ -186,9 +217,21 @@ export class DaemonMetrics {
     if (Number.isFinite(utility)) this.utilities.set({ archetype }, utility);
   }
 
-  /** Adds `points` newly dropped telemetry points (a delta, not the sink's running total). */
-  telemetryDropped(points: number): void {
-    if (isAmount(points) && points > 0) this.telemetryDrops.inc(points);
+  /**
+   * Follows a sink's running count of dropped points: each scrape adds what it dropped since the
+   * last one to `dynamos_telemetry_dropped_total`. One sink at a time; a later call replaces it.
+   */
+  countDropsOf(sink: DropCounting): void {
+    this.dropCounting = sink;
+    this.dropsCounted = 0;
+    this.followDrops();
+  }
+
+  private followDrops(): void {
+    const total = this.dropCounting?.dropped;
+    if (total === undefined || !isAmount(total)) return;
+    if (total > this.dropsCounted) this.telemetryDrops.inc(total - this.dropsCounted);
+    this.dropsCounted = total;
   }
 }
 

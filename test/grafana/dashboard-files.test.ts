@@ -26,9 +26,9 @@ describe('Grafana dashboards and provisioning (files)', () => {
     for (const d of dashboards) assert.ok(d.json.schemaVersion >= 36 && d.json.schemaVersion <= 41, `${d.file}: schemaVersion ${d.json.schemaVersion}`);
   });
 
-  it('reads the daemon dashboards from Prometheus and the experiments dashboard from InfluxDB', () => {
+  it('reads the daemon dashboards from Prometheus (the control loop\'s decisions from InfluxDB) and the experiments dashboard from InfluxDB', () => {
     const sources = (file: string) => [...new Set(panelQueries(dashboards.filter((d) => d.file === file)).map((q) => q.datasourceUid))];
-    assert.deepEqual([sources('control-loop.json'), sources('parties.json'), sources('experiments.json')], [[prometheusUid], [prometheusUid], [influxUid]]);
+    assert.deepEqual([sources('control-loop.json'), sources('parties.json'), sources('experiments.json')], [[prometheusUid, influxUid], [prometheusUid], [influxUid]]);
   });
 
   it('gives every panel of a dashboard its own id', () => {
@@ -75,9 +75,10 @@ describe('Grafana dashboards and provisioning (files)', () => {
     assert.deepEqual([provider.type, provider.folder, provider.options.path], ['file', 'DYNAMOS', '$DYNAMOS_DASHBOARDS_DIR']);
   });
 
-  it('gives every experiments query the trace and strategy it shows, and every daemon query the daemon picked', () => {
+  it('gives every experiments query the trace and strategy it shows, every daemon query the daemon picked, and every decisions query the time range', () => {
     for (const q of panelQueries(dashboards)) {
-      if (q.datasourceUid === influxUid) assert.match(q.text, /"trace" =~ \/\^\$trace\$\/ AND "strategy" =~ \/\^\$strategy\$\/ AND \$timeFilter/, describeQuery(q));
+      if (q.dashboard === 'experiments.json') assert.match(q.text, /"trace" =~ \/\^\$trace\$\/ AND "strategy" =~ \/\^\$strategy\$\/ AND \$timeFilter/, describeQuery(q));
+      else if (q.datasourceUid === influxUid) assert.match(q.text, /FROM "decisions" WHERE \$timeFilter/, describeQuery(q));
       else assert.match(q.text, /instance=~"\$instance"/, describeQuery(q));
     }
   });

@@ -8,7 +8,8 @@ import { runReplayToInflux } from './replay-fixture.js';
 
 const dashboards = loadDashboards();
 const experiments = dashboards.find((d) => d.json.uid === 'dynamos-experiments');
-const panels = panelQueries(dashboards).filter((q) => q.datasourceUid === influxUid);
+// The control loop's decisions panels read what the daemon writes: test/grafana/decision-panels.test.ts.
+const panels = panelQueries(dashboards.filter((d) => d === experiments)).filter((q) => q.datasourceUid === influxUid);
 const variables = variableQueries(dashboards).filter((q) => q.datasourceUid === influxUid);
 
 interface InfluxSeries {

@@ -8,6 +8,7 @@ import type { RunningDaemon } from '../../daemon/start-daemon.js';
 import { startDaemon } from '../../daemon/start-daemon.js';
 import { silentLogger } from '../../knowledge/ports/logger.js';
 import { TestExporter } from '../adapters/prometheus/test-exporter.js';
+import { parseExposition } from '../daemon/telemetry/exposition.js';
 import { setTargetGroup } from '../daemon/telemetry/prometheus-targets.js';
 import { exampleData } from '../support/example-data.js';
 import type { ExampleData } from '../support/example-data.js';
@@ -103,7 +104,9 @@ describe('the daemon with real Prometheus, RabbitMQ and InfluxDB', function () {
     assert.ok(value >= 1);
   });
 
-  it('answers a request that came over AMQP on its replyTo, with the correlation id', async () => {
+  it('answers a request that came over AMQP on its replyTo, with the correlation id, and times it', async () => {
+    const timed = async () => parseExposition(await daemon.metrics.text()).samples.filter((s) => s.name === 'dynamos_request_duration_seconds_count').reduce((n, s) => n + s.value, 0);
+    const timedBefore = await timed();
     const connection = await amqp.connect(env.amqp);
     try {
       const channel = await connection.createChannel();
@@ -118,6 +121,8 @@ describe('the daemon with real Prometheus, RabbitMQ and InfluxDB', function () {
       assert.equal(answer.id, correlationId);
       assert.equal(answer.body.status, 200);
       assert.deepEqual(answer.body.body.results.map((r: any) => r.computedBy), ['UVA']);
+      // Observed once the broker confirmed the answer, like the request's final record.
+      assert.ok(await eventually('the AMQP request in dynamos_request_duration_seconds', async () => ((await timed()) > timedBefore ? true : undefined)));
     } finally {
       await connection.close();
     }

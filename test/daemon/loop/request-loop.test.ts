@@ -21,9 +21,12 @@ import { dataRequest, marketplaceFrom } from '../../support/fixtures.js';
 
 /** Counts what the loop reports, as the daemon's metrics would. */
 function countingMetrics() {
-  const seen = { requests: [] as string[], phases: new Set<string>(), changes: 0, jobs: 0, errors: 0 };
+  const seen = { requests: [] as string[], seconds: [] as number[], phases: new Set<string>(), changes: 0, jobs: 0, errors: 0 };
   const metrics: LoopMetrics = {
-    requestFinished: (archetype, outcome) => seen.requests.push(`${archetype}:${outcome}`),
+    requestFinished: (archetype, outcome, seconds) => {
+      seen.requests.push(`${archetype}:${outcome}`);
+      seen.seconds.push(seconds);
+    },
     phase: (phase) => seen.phases.add(phase),
     decisionChanged: () => seen.changes++,
     jobFinished: () => seen.jobs++,
@@ -144,6 +147,19 @@ describe('request loop (xstate request machine over the phases)', () => {
     sent();
     await handled;
     assert.equal((await log.find(id))?.outcome.kind, 'completed');
+  });
+
+  it('times a request end to end: until its answer was sent, not only until it was decided', async () => {
+    let sent!: () => void;
+    const handled = loop.handle(dataRequest(), undefined, () => new Promise<void>((resolve) => (sent = resolve)));
+    runner.completeDeployment(await runner.nextDeployment());
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    sent();
+    const outcome = await handled;
+    assert.deepEqual(counted.seen.requests, ['computeToData:completed']);
+    const [seconds = Number.NaN] = counted.seen.seconds;
+    assert.ok(seconds >= 0.055, `${seconds} s covers the 60 ms the answer took to go out`);
+    assert.ok(seconds <= outcome.timings.totalMs / 1000, `${seconds} s is within the request's whole run (${outcome.timings.totalMs} ms)`);
   });
 
   it('a request refused for want of job slots is answered OVERLOADED and recorded as failed', async () => {

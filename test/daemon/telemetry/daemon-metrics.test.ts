@@ -21,9 +21,9 @@ const report = (overrides: Partial<JobReport> = {}): JobReport => ({
 /** One of each event the daemon reports. */
 function busyMetrics(): DaemonMetrics {
   const metrics = new DaemonMetrics();
-  metrics.requestFinished('computeToData', 'completed');
-  metrics.requestFinished('computeToData', 'completed');
-  metrics.requestFinished(null, 'denied');
+  metrics.requestFinished('computeToData', 'completed', 0.8);
+  metrics.requestFinished('computeToData', 'completed', 3);
+  metrics.requestFinished(null, 'denied', 0.04);
   metrics.phase('plan', 0.004);
   metrics.decisionChanged();
   metrics.jobFinished(report(), 9.5);
@@ -32,7 +32,7 @@ function busyMetrics(): DaemonMetrics {
   metrics.loopError('background');
   metrics.iteration('request');
   metrics.partyOnline('SURF', false);
-  metrics.telemetryDropped(3);
+  metrics.countDropsOf({ dropped: 3 });
   metrics.partySignal('SURF', 'cpu', 0.85);
   metrics.partySignal('SURF', 'queueDepth', 12);
   metrics.decisionUtility('dataThroughTtp', 0.62);
@@ -46,6 +46,11 @@ describe('DaemonMetrics: the daemon\'s /metrics (DESIGN §8)', () => {
   const expected: readonly [string, string, string, Record<string, string>, number][] = [
     ['dynamos_requests_total', 'counter', 'dynamos_requests_total', { archetype: 'computeToData', outcome: 'completed' }, 2],
     ['dynamos_requests_total', 'counter', 'dynamos_requests_total', { archetype: 'none', outcome: 'denied' }, 1],
+    ['dynamos_request_duration_seconds', 'histogram', 'dynamos_request_duration_seconds_count', { archetype: 'computeToData', outcome: 'completed' }, 2],
+    ['dynamos_request_duration_seconds', 'histogram', 'dynamos_request_duration_seconds_bucket', { archetype: 'computeToData', outcome: 'completed', le: '1' }, 1],
+    ['dynamos_request_duration_seconds', 'histogram', 'dynamos_request_duration_seconds_bucket', { archetype: 'computeToData', outcome: 'completed', le: '120' }, 2],
+    ['dynamos_request_duration_seconds', 'histogram', 'dynamos_request_duration_seconds_bucket', { archetype: 'none', outcome: 'denied', le: '0.05' }, 1],
+    ['dynamos_request_duration_seconds', 'histogram', 'dynamos_request_duration_seconds_sum', { archetype: 'computeToData', outcome: 'completed' }, 3.8],
     ['dynamos_loop_phase_duration_seconds', 'histogram', 'dynamos_loop_phase_duration_seconds_count', { phase: 'plan' }, 1],
     ['dynamos_loop_phase_duration_seconds', 'histogram', 'dynamos_loop_phase_duration_seconds_bucket', { phase: 'plan', le: '0.005' }, 1],
     ['dynamos_loop_phase_duration_seconds', 'histogram', 'dynamos_loop_phase_duration_seconds_count', { phase: 'record' }, 0],
@@ -63,7 +68,10 @@ describe('DaemonMetrics: the daemon\'s /metrics (DESIGN §8)', () => {
     ['dynamos_party_signal', 'gauge', 'dynamos_party_signal', { party: 'SURF', signal: 'cpu' }, 0.85],
     ['dynamos_party_signal', 'gauge', 'dynamos_party_signal', { party: 'SURF', signal: 'queueDepth' }, 12],
     ['dynamos_decision_utility', 'gauge', 'dynamos_decision_utility', { archetype: 'dataThroughTtp' }, 0.62],
-    ['dynamos_process_cpu_user_seconds_total', 'counter', 'dynamos_process_cpu_user_seconds_total', {}, Number.NaN],
+    ['process_cpu_user_seconds_total', 'counter', 'process_cpu_user_seconds_total', {}, Number.NaN],
+    ['process_resident_memory_bytes', 'gauge', 'process_resident_memory_bytes', {}, Number.NaN],
+    ['nodejs_eventloop_lag_seconds', 'gauge', 'nodejs_eventloop_lag_seconds', {}, Number.NaN],
+    ['nodejs_heap_size_used_bytes', 'gauge', 'nodejs_heap_size_used_bytes', {}, Number.NaN],
   ];
   for (const [family, type, name, labels, value] of expected) {
     it(`exposes ${name}${JSON.stringify(labels)} as a ${type}`, () => {
@@ -83,6 +91,12 @@ describe('DaemonMetrics: the daemon\'s /metrics (DESIGN §8)', () => {
 
   it('names every metric dynamos_<subsystem>_<name>_<unit> and every counter …_total', () => {
     assert.deepEqual(namingProblems(exposition), []);
+  });
+
+  it('keeps the process and Node.js metrics under their standard names, none under dynamos_', () => {
+    const families = [...exposition.types.keys()];
+    assert.deepEqual(families.filter((name) => /^dynamos_(process|nodejs)_/.test(name)), []);
+    assert.ok(families.includes('process_start_time_seconds') && families.includes('nodejs_version_info'));
   });
 
   it('has a naming check that can fail', () => {
@@ -106,15 +120,31 @@ describe('DaemonMetrics: the daemon\'s /metrics (DESIGN §8)', () => {
     assert.equal(find(fresh, 'dynamos_telemetry_dropped_total')?.value, 0);
   });
 
+  it('follows the sink\'s running count of dropped points at each scrape, adding only what is new', async () => {
+    const metrics = new DaemonMetrics({ defaultMetrics: false });
+    const sink = { dropped: 0 };
+    metrics.countDropsOf(sink);
+    const dropped = async () => find(parseExposition(await metrics.text()), 'dynamos_telemetry_dropped_total')?.value;
+    const seen = [await dropped()];
+    sink.dropped = 4;
+    seen.push(await dropped(), await dropped());
+    sink.dropped = 9;
+    seen.push(await dropped());
+    assert.deepEqual(seen, [0, 4, 4, 9]);
+  });
+
   it('ignores a value no metric can take instead of throwing into the daemon', async () => {
     const metrics = new DaemonMetrics({ defaultMetrics: false });
-    metrics.telemetryDropped(-2);
+    metrics.countDropsOf({ dropped: Number.NaN });
+    metrics.requestFinished('computeToData', 'failed', Number.NaN);
     metrics.phase('monitor', Number.NaN);
     metrics.jobFinished(report({ durationMs: -1, bytesOut: Number.NaN }), -5);
     metrics.partySignal('VU', 'cpu', Number.NaN);
     metrics.decisionUtility('computeToData', Number.POSITIVE_INFINITY);
     const after = parseExposition(await metrics.text());
     assert.equal(find(after, 'dynamos_telemetry_dropped_total')?.value, 0);
+    assert.equal(find(after, 'dynamos_requests_total', { outcome: 'failed' })?.value, 1, 'counted, though its time is unknown');
+    assert.equal(find(after, 'dynamos_request_duration_seconds_count', { outcome: 'failed' }), undefined);
     assert.equal(find(after, 'dynamos_loop_phase_duration_seconds_count', { phase: 'monitor' })?.value, 0);
     assert.equal(find(after, 'dynamos_jobs_total', { party: 'UVA', status: 'succeeded' })?.value, 1);
     assert.equal(find(after, 'dynamos_energy_joules_total', { party: 'UVA' }), undefined);
@@ -130,7 +160,8 @@ describe('DaemonMetrics: the daemon\'s /metrics (DESIGN §8)', () => {
 /** Every way `exposition` breaks DESIGN §8's naming rule. */
 function namingProblems(exposition: Exposition): string[] {
   const convention = /^dynamos_[a-z]+_[a-z_]+(_total|_seconds|_bytes|_joules|_ratio|_count|_sum|_bucket)?$/;
-  const processMetric = /^dynamos_(process|nodejs)_[a-z0-9_]+$/;
+  // prom-client's default metrics, under their standard names.
+  const processMetric = /^(process|nodejs)_[a-z0-9_]+$/;
   const problems: string[] = [];
   for (const [name, type] of exposition.types) {
     if (!convention.test(name) && !processMetric.test(name)) problems.push(`${name} breaks dynamos_<subsystem>_<name>_<unit>`);

@@ -55,18 +55,22 @@ describe('DaemonMetrics scraped by a real Prometheus', function () {
   });
 
   it('reads back what the daemon counted, with its labels', async () => {
-    for (let i = 0; i < 3; i += 1) metrics.requestFinished('computeToData', 'completed');
-    metrics.requestFinished(null, 'denied');
+    for (let i = 0; i < 3; i += 1) metrics.requestFinished('computeToData', 'completed', 3 + i / 2);
+    metrics.requestFinished(null, 'denied', 0.03);
     metrics.phase('plan', 0.002);
     metrics.phase('plan', 0.003);
     const completed = await queryUntil(`dynamos_requests_total{test_run="${run}",job="dynamos",archetype="computeToData",outcome="completed"}`, (v) => v === 3);
     const denied = await queryUntil(`dynamos_requests_total{test_run="${run}",archetype="none",outcome="denied"}`, (v) => v === 1);
     const planned = await queryUntil(`dynamos_loop_phase_duration_seconds_count{test_run="${run}",phase="plan"}`, (v) => v === 2);
+    // 3, 3.5 and 4 s, all in the (2.5, 5] bucket: the median interpolates inside it.
+    const median = await queryUntil(`histogram_quantile(0.5, sum by (le) (dynamos_request_duration_seconds_bucket{test_run="${run}",archetype="computeToData"}))`, (v) => v > 2.5 && v <= 5);
     assert.deepEqual([completed, denied, planned], [3, 1, 2]);
+    assert.ok(median > 2.5 && median <= 5);
   });
 
-  it('scrapes the default process metrics under the dynamos_ prefix', async () => {
-    const resident = await queryUntil(`dynamos_process_resident_memory_bytes{test_run="${run}"}`, (v) => v > 0);
-    assert.ok(resident > 0);
+  it('scrapes the default process metrics under their standard names', async () => {
+    const resident = await queryUntil(`process_resident_memory_bytes{test_run="${run}"}`, (v) => v > 0);
+    const lag = await queryUntil(`nodejs_eventloop_lag_seconds{test_run="${run}"}`, (v) => v >= 0);
+    assert.ok(resident > 0 && lag >= 0);
   });
 });
