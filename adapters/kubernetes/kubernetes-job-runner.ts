@@ -79,8 +79,9 @@ export class KubernetesJobRunner implements JobRunner {
     const runs = deployment.jobs.map((spec) => this.follow(spec));
     const byParty = new Map(runs.map((r) => [r.spec.party, r]));
     const stopAll = (why: Stop) => runs.forEach((r) => this.stop(r, why));
+    const fetches = new AbortController();
     const collector = new ResultCollector(
-      { tls: await credentials.for({ kind: 'collector' }), requestId: deployment.requestId, deadlineAt, waitForReady: true },
+      { tls: await credentials.for({ kind: 'collector' }), requestId: deployment.requestId, deadlineAt, waitForReady: true, signal: fetches.signal },
       deployment.resultLimit,
       (error) => stopAll({ status: 'failed', code: error.code, message: error.message }),
     );
@@ -107,6 +108,7 @@ export class KubernetesJobRunner implements JobRunner {
     } finally {
       this.deps.clock.clearTimeout(deadline);
       signal?.removeEventListener('abort', onAbort);
+      fetches.abort();
       await Promise.all(runs.map((run) => this.remove(run)));
       this.events.emit('deploymentEnded', { requestId: deployment.requestId });
     }
@@ -154,7 +156,7 @@ export class KubernetesJobRunner implements JobRunner {
     );
     if (run.verdict.settled) return;
     const site = this.sites[spec.party];
-    const assignment = this.assignmentOf(run, inputs, how);
+    const assignment = await this.assignmentOf(run, inputs, how);
     const retry = { clock: this.deps.clock, logger: this.deps.logger, until: how.until };
     const body = jobManifest({ spec, namespace: run.namespace, config: this.config, site, deadlineMs: how.deployment.deadlineMs, jobMemoryMiB: this.deps.jobMemoryMiB ?? 2048 });
     run.created = performance.now();
@@ -162,7 +164,10 @@ export class KubernetesJobRunner implements JobRunner {
     await withRetries(`create the assignment of ${spec.party}`, () => run.cluster.core.createNamespacedSecret({ namespace: run.namespace, body: assignmentSecret(job, assignment) }), retry).catch((error: unknown) => {
       if (reasonOf(error) !== 'AlreadyExists') throw apiFailure(`create the assignment Secret of ${spec.party}`, error);
     });
-    if (spec.output.to === 'requester') how.collector.fetchFrom(spec.party, await run.address, spec.output.streams);
+    if (spec.output.to !== 'requester') return;
+    how.collector.fetchFrom(spec.party, await run.address, spec.output.streams);
+    // A job whose answer cannot be fetched would wait for its consumer until the deadline.
+    how.collector.streamsOf(spec.party).catch((error: unknown) => this.stop(run, { status: 'failed', code: error instanceof DynamosError ? error.code : 'STREAM_INVALID', message: (error as Error).message }));
   }
 
   /** A Job of this name exists: created by an earlier attempt of this call, whose answer was lost. */
@@ -173,7 +178,7 @@ export class KubernetesJobRunner implements JobRunner {
     return job;
   }
 
-  private assignmentOf(run: ClusterRun, inputs: RunnerMessage['inputs'], how: Launch): Promise<RunnerMessage> {
+  private async assignmentOf(run: ClusterRun, inputs: RunnerMessage['inputs'], how: Launch): Promise<RunnerMessage> {
     const { spec } = run;
     const tables = spec.tables.map((table) => {
       if (this.sites[spec.party]?.kubernetes?.tables === undefined) {
@@ -184,7 +189,8 @@ export class KubernetesJobRunner implements JobRunner {
       return { ...table, file: relative };
     });
     const limit = spec.output.to === 'requester' && how.deployment.resultLimit !== undefined ? { resultLimit: how.deployment.resultLimit } : {};
-    return how.credentials.for({ kind: 'party', party: spec.party }).then((tls) => ({
+    const tls = await how.credentials.for({ kind: 'party', party: spec.party });
+    return {
       type: 'assign',
       spec: { ...spec, tables },
       // The pod's own: its IP, port and work directory come from its environment.
@@ -197,7 +203,7 @@ export class KubernetesJobRunner implements JobRunner {
       tableReads: {},
       waitForProducers: true,
       ...limit,
-    }));
+    };
   }
 
   private async finish(run: ClusterRun, runs: readonly ClusterRun[], byParty: Map<string, ClusterRun>, collector: ResultCollector): Promise<JobReport> {

@@ -1,3 +1,4 @@
+import { Metadata } from '@grpc/grpc-js';
 import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import { describeIdentity } from '../../knowledge/data-plane-identity.js';
 import { DynamosError, toDynamosError } from '../../knowledge/errors.js';
@@ -35,6 +36,8 @@ export interface Fetcher {
    * once, until the deadline; it is dialled again every 100 ms to 1 s.
    */
   readonly waitForReady?: boolean;
+  /** Cancels the fetch: a fetch still waiting for its producer would otherwise wait until the deadline. */
+  readonly signal?: AbortSignal;
 }
 
 export interface IncomingStream {
@@ -63,8 +66,13 @@ export async function fetchStreams(source: StreamSource, me: Fetcher, count: num
     'grpc.use_local_subchannel_pool': 1,
     ...(me.waitForReady === true ? { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000 } : {}),
   });
-  const call = client.fetch({ requestId: me.requestId }, { ...(me.deadlineAt === undefined ? {} : { deadline: new Date(me.deadlineAt) }), ...(me.waitForReady === true ? { waitForReady: true } : {}) });
+  // grpc-js takes waitForReady as an option of the call's metadata, not of the call.
+  const metadata = new Metadata(me.waitForReady === true ? { waitForReady: true } : {});
+  const call = client.fetch({ requestId: me.requestId }, metadata, me.deadlineAt === undefined ? {} : { deadline: new Date(me.deadlineAt) });
   const frames = framesOf(call, source.party);
+  const cancel = () => call.cancel();
+  me.signal?.addEventListener('abort', cancel, { once: true });
+  if (me.signal?.aborted === true) cancel();
   try {
     for (let i = 0; i < count; i++) {
       const first = await frames.next();
@@ -79,6 +87,7 @@ export async function fetchStreams(source: StreamSource, me: Fetcher, count: num
     call.cancel();
     throw toDynamosError(error, 'JOB_FAILED');
   } finally {
+    me.signal?.removeEventListener('abort', cancel);
     client.close();
   }
 }
