@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { KubernetesRunnerConfigInput } from '../../adapters/kubernetes/config.js';
@@ -32,7 +33,10 @@ export async function startExampleCluster(opts: {
   readonly daemonName?: string;
 }): Promise<ExampleCluster> {
   const namespaces = Object.fromEntries(opts.parties.map((party) => [dnsLabelOf(party), { ...(opts.sites?.[party] === undefined ? {} : { site: opts.sites[party] }) }]));
-  const cluster = await startFakeCluster({ namespaces, images: { [exampleImage]: packageRoot() }, persistentVolumes: { 'steward-tables': opts.dataDir } });
+  // Pods listen on their IP at a fixed port: a network of its own keeps two fakes running at once
+  // (two test processes, a benchmark beside the tests) from taking each other's addresses.
+  const podNetwork = `127.${randomInt(2, 255)}`;
+  const cluster = await startFakeCluster({ namespaces, podNetwork, images: { [exampleImage]: packageRoot() }, persistentVolumes: { 'steward-tables': opts.dataDir } });
   const kubeconfig = path.join(opts.scratch, `kubeconfig-${cluster.name}-${process.pid}-${Date.now()}.yaml`);
   writeFileSync(kubeconfig, cluster.kubeconfig, { mode: 0o600 });
   const sites: SitesSettingsInput = Object.fromEntries(

@@ -111,6 +111,8 @@ export class PodWorker {
       if (delay > 0) this.world.resync(delay);
     }
     if (now >= this.startAtMs) for (const container of pod.spec?.containers ?? []) await this.startIfDue(pod, container, now);
+    // A timer may fire a millisecond before Date.now() reaches its time: look again, or the pod never starts.
+    else this.world.resync(this.startAtMs - now);
     this.writeStatus(pod);
     return 'keep';
   }
