@@ -54,7 +54,7 @@ export function createApi(deps: ApiDeps): Hono {
     async (c) => {
       const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
       const sent = outgoing === undefined ? {} : { sent: (reply: HttpReply) => answerSent(outgoing, reply.status) };
-      const answer = await answerRequest(deps.intake, await c.req.text(), { credentials: credentialsOf(c), signal: c.req.raw.signal, ...sent });
+      const answer = await answerRequest(deps.intake, await c.req.text(), { credentials: credentialsOf(c), signal: requesterGone(c.req.raw.signal, outgoing), ...sent });
       if (answer.status === 401) c.header('WWW-Authenticate', bearerChallenge);
       const retryAfter = answer.body['code'] === 'OVERLOADED' ? (answer.body['details'] as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds : undefined;
       if (retryAfter !== undefined) c.header('Retry-After', String(retryAfter));
@@ -135,12 +135,33 @@ export function createApi(deps: ApiDeps): Hono {
  * when the connection closed first or another answer (an error page) went out instead.
  */
 function answerSent(outgoing: HttpBindings['outgoing'], status: number): Promise<void> {
+  // Gone already: its 'close' came and went, and waiting for it would never end (nor the record).
+  if (connectionGone(outgoing)) return Promise.reject(new Error('the connection closed before the answer was sent'));
   return new Promise((resolve, reject) => {
     outgoing.once('finish', () => (outgoing.statusCode === status ? resolve() : reject(new Error(`a ${outgoing.statusCode} went out instead of the ${status} answer`))));
     outgoing.once('close', () => {
       if (!outgoing.writableFinished) reject(new Error('the connection closed before the answer was sent'));
     });
   });
+}
+
+/**
+ * Aborts when the requester goes away before its answer: the request's jobs are then cancelled
+ * and its record says so. The request's own signal does not abort once its body was read.
+ */
+function requesterGone(requestSignal: AbortSignal, outgoing: HttpBindings['outgoing'] | undefined): AbortSignal {
+  if (outgoing === undefined) return requestSignal;
+  const gone = new AbortController();
+  const onClose = () => {
+    if (!outgoing.writableFinished) gone.abort();
+  };
+  if (connectionGone(outgoing)) onClose();
+  else outgoing.once('close', onClose);
+  return AbortSignal.any([requestSignal, gone.signal]);
+}
+
+function connectionGone(outgoing: HttpBindings['outgoing']): boolean {
+  return !outgoing.writableFinished && (outgoing.destroyed || outgoing.socket === null || outgoing.socket.destroyed);
 }
 
 /**
