@@ -13,6 +13,8 @@ export interface RetryOptions {
 }
 
 const firstBackoffMs = 100;
+/** An API server that takes longer than this to answer one call is taken for one that will not. */
+export const attemptTimeoutMs = 10_000;
 const maxBackoffMs = 5_000;
 
 /** The HTTP status of an API call's failure, or undefined when the call never got an answer. */
@@ -31,13 +33,14 @@ export function reasonOf(error: unknown): string | undefined {
  * Calls the API server, trying again where Kubernetes says it may work later: a 429 after its
  * `Retry-After` (https://kubernetes.io/docs/concepts/cluster-administration/flow-control/), a 5xx
  * or a lost connection with exponential backoff. Other answers (404, 409, 422, 403) are final.
- * Gives up with ADAPTER_UNAVAILABLE once the next attempt would fall after `until`.
+ * An attempt without an answer in 10 s (or by `until`) counts as a lost connection. Gives up with
+ * ADAPTER_UNAVAILABLE once the next attempt would fall after `until`.
  */
 export async function withRetries<T>(what: string, call: () => Promise<T>, opts: RetryOptions): Promise<T> {
   let backoffMs = firstBackoffMs;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await call();
+      return await withinTime(call(), Math.max(1, Math.min(attemptTimeoutMs, opts.until - opts.clock.now())), opts.clock);
     } catch (error) {
       const status = statusOf(error);
       const retryable = status === undefined || status === 429 || status >= 500;
@@ -51,6 +54,25 @@ export async function withRetries<T>(what: string, call: () => Promise<T>, opts:
       backoffMs = Math.min(maxBackoffMs, backoffMs * 2);
     }
   }
+}
+
+class NoAnswer extends Error {}
+
+/** The call's answer, or a NoAnswer once `ms` passed without one (the call itself runs on). */
+function withinTime<T>(promise: Promise<T>, ms: number, clock: Clock): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = clock.setTimeout(() => reject(new NoAnswer(`no answer within ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clock.clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clock.clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 
 function retryAfterMsOf(error: unknown): number | undefined {

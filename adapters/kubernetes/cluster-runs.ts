@@ -22,11 +22,17 @@ export interface ClusterRun {
   readonly address: Promise<string>;
   addressKnown(address: string): void;
   addressLost(error: Error): void;
+  /** The Job's uid once created: only pods it owns are its pods. */
+  uid?: string;
   /** performance.now() when the Job was asked for. */
   created?: number;
   /** performance.now() when its container was first seen started. */
   runningAt?: number;
   unfollow?: () => void;
+  /** Reads the Job's state again: once its uid is known, what came before counts. */
+  reread?: () => void;
+  /** Creating the Job and its Secret: removing waits for it, so nothing is created after its delete. */
+  launched?: Promise<void>;
   removed?: Promise<void>;
 }
 

@@ -47,6 +47,10 @@ export function verdictOf(state: JobState, party: string): Verdict | undefined {
     return { status: 'failed', error: { code: 'JOB_FAILED', message: `the job at ${party} could not start (Kubernetes: ${waiting.reason}${waiting.message === undefined ? '' : `: ${waiting.message}`})` } };
   }
   const unschedulable = pod?.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
+  if (unschedulable !== undefined && /persistentvolumeclaim/i.test(unschedulable.message ?? '')) {
+    // No room is load; a claim that is not there is the settings' mistake.
+    return { status: 'failed', error: { code: 'CONFIG_INVALID', message: `the job at ${party} cannot start: its tables claim is missing (sites.${party}.kubernetes.tables; Kubernetes: ${unschedulable.message})` } };
+  }
   if (unschedulable !== undefined) {
     return { status: 'failed', error: { code: 'OVERLOADED', message: `no room for the job at ${party} (Kubernetes: Unschedulable${unschedulable.message === undefined ? '' : `: ${unschedulable.message}`})` } };
   }

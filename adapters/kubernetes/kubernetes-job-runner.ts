@@ -14,15 +14,16 @@ import type { Stop } from '../local/job-runs.js';
 import { withLimitDetails } from '../local/job-runs.js';
 import { ResultCollector } from '../local/result-collector.js';
 import { describe, reasonOf, statusOf, withRetries } from './api-retry.js';
-import type { Cluster } from './clusters.js';
 import { Clusters } from './clusters.js';
 import type { KubernetesRunnerConfig, KubernetesRunnerConfigInput } from './config.js';
 import { kubernetesRunnerConfigSchema } from './config.js';
 import { assignmentSecret, jobManifest, podPaths } from './job-manifest.js';
 import type { Verdict } from './job-verdict.js';
+import type { JobState } from './namespace-watch.js';
 import { containerStarted, podIpOf, verdictOf } from './job-verdict.js';
 import { jobNameOf, labels, namespaceOf } from './names.js';
 import { failDependents, failProducers, settle, type ClusterRun } from './cluster-runs.js';
+import { checkNamespacesApart, deleteEarlierDaemonsJobs } from './party-namespaces.js';
 
 export interface KubernetesJobRunnerDeps {
   readonly logger: Logger;
@@ -65,7 +66,9 @@ export class KubernetesJobRunner implements JobRunner {
     this.clusters = new Clusters(this.config, deps);
     this.credentials = deps.credentials === undefined ? DataPlaneCredentials.ephemeral() : Promise.resolve(deps.credentials);
     this.credentials.catch(() => undefined);
-    this.cleanedUp = this.cleanUp([...new Set([...(deps.parties ?? []), ...Object.keys(this.sites)])]);
+    const parties = [...new Set([...(deps.parties ?? []), ...Object.keys(this.sites)])];
+    checkNamespacesApart(parties, this.sites, this.config);
+    this.cleanedUp = deleteEarlierDaemonsJobs(parties, { ...deps, sites: this.sites, config: this.config, clusters: this.clusters });
   }
 
   async run(deployment: Deployment, signal?: AbortSignal): Promise<DeploymentResult> {
@@ -90,7 +93,8 @@ export class KubernetesJobRunner implements JobRunner {
     signal?.addEventListener('abort', onAbort);
     try {
       for (const run of runs) {
-        void this.launch(run, { byParty, collector, credentials, deployment, deadlineAt, until }).catch((error: unknown) => {
+        run.launched = this.launch(run, { byParty, collector, credentials, deployment, deadlineAt, until });
+        run.launched.catch((error: unknown) => {
           const code = error instanceof DynamosError ? error.code : 'JOB_FAILED';
           this.stop(run, { status: 'failed', code, message: (error as Error).message });
           failDependents(run, byParty, (r, why) => this.stop(r, why));
@@ -132,15 +136,18 @@ export class KubernetesJobRunner implements JobRunner {
     const namespace = namespaceOf(spec.party, site);
     const run: ClusterRun = { spec, cluster, namespace, name: jobNameOf(spec.requestId, spec.party), ...settle() };
     const watch = cluster.watch(namespace);
-    run.unfollow = watch.follow(run.name, (state) => {
+    const onChange = (seen: JobState) => {
+      // Only what this Job owns: a stale or planted pod of the same name says nothing of it.
+      if (run.uid === undefined) return;
+      const state = { job: seen.job?.metadata?.uid === run.uid ? seen.job : undefined, pods: seen.pods.filter((pod) => (pod.metadata?.ownerReferences ?? []).some((o) => o.uid === run.uid)) };
       if (containerStarted(state)) run.runningAt ??= performance.now();
       const ip = podIpOf(state);
-      if (ip !== undefined) {
-        run.addressKnown(ip.includes(':') ? `[${ip}]:${this.config.dataPlanePort}` : `${ip}:${this.config.dataPlanePort}`);
-      }
-      const verdict = run.created === undefined ? undefined : verdictOf(state, spec.party);
+      if (ip !== undefined) run.addressKnown(ip.includes(':') ? `[${ip}]:${this.config.dataPlanePort}` : `${ip}:${this.config.dataPlanePort}`);
+      const verdict = verdictOf(state, spec.party);
       if (verdict !== undefined) this.end(run, verdict);
-    });
+    };
+    run.unfollow = watch.follow(run.name, onChange);
+    run.reread = () => onChange(watch.stateOf(run.name));
     return run;
   }
 
@@ -161,8 +168,13 @@ export class KubernetesJobRunner implements JobRunner {
     const body = jobManifest({ spec, namespace: run.namespace, config: this.config, site, deadlineMs: how.deployment.deadlineMs, jobMemoryMiB: this.deps.jobMemoryMiB ?? 2048 });
     run.created = performance.now();
     const job = await withRetries(`create the Job of ${spec.party}`, () => run.cluster.batch.createNamespacedJob({ namespace: run.namespace, body }), retry).catch((error: unknown) => this.existingJob(run, error));
-    await withRetries(`create the assignment of ${spec.party}`, () => run.cluster.core.createNamespacedSecret({ namespace: run.namespace, body: assignmentSecret(job, assignment) }), retry).catch((error: unknown) => {
-      if (reasonOf(error) !== 'AlreadyExists') throw apiFailure(`create the assignment Secret of ${spec.party}`, error);
+    run.uid = job.metadata?.uid;
+    run.reread?.();
+    await withRetries(`create the assignment of ${spec.party}`, () => run.cluster.core.createNamespacedSecret({ namespace: run.namespace, body: assignmentSecret(job, assignment) }), retry).catch(async (error: unknown) => {
+      if (reasonOf(error) !== 'AlreadyExists') throw apiFailure(run, `create the assignment Secret of ${spec.party}`, error);
+      // Ours only if our Job owns it (an earlier attempt whose answer was lost); else someone planted it.
+      const found = await withRetries(`read the assignment of ${spec.party}`, () => run.cluster.core.readNamespacedSecret({ name: run.name, namespace: run.namespace }), retry);
+      if (!(found.metadata?.ownerReferences ?? []).some((o) => o.uid === run.uid)) throw new DynamosError('JOB_FAILED', `a Secret named ${run.name} in ${run.namespace} is not this job's`, { retryable: false });
     });
     if (spec.output.to !== 'requester') return;
     how.collector.fetchFrom(spec.party, await run.address, spec.output.streams);
@@ -172,8 +184,9 @@ export class KubernetesJobRunner implements JobRunner {
 
   /** A Job of this name exists: created by an earlier attempt of this call, whose answer was lost. */
   private async existingJob(run: ClusterRun, error: unknown): Promise<V1Job> {
-    if (reasonOf(error) !== 'AlreadyExists') throw apiFailure(`create the Job of ${run.spec.party}`, error);
-    const job = await run.cluster.batch.readNamespacedJob({ name: run.name, namespace: run.namespace });
+    if (reasonOf(error) !== 'AlreadyExists') throw apiFailure(run, `create the Job of ${run.spec.party}`, error);
+    const retry = { clock: this.deps.clock, logger: this.deps.logger, until: this.deps.clock.now() + deleteForMs };
+    const job = await withRetries(`read the Job of ${run.spec.party}`, () => run.cluster.batch.readNamespacedJob({ name: run.name, namespace: run.namespace }), retry);
     if (job.metadata?.labels?.[labels.daemon] !== this.config.daemonName) throw new DynamosError('JOB_FAILED', `a Job named ${run.name} in ${run.namespace} is not this daemon's`, { retryable: false });
     return job;
   }
@@ -185,11 +198,12 @@ export class KubernetesJobRunner implements JobRunner {
         throw new DynamosError('DATA_UNAVAILABLE', `${spec.party}'s tables have no volume in the cluster: set sites.${spec.party}.kubernetes.tables`, { retryable: false });
       }
       const relative = path.relative(this.deps.dataDir ?? process.cwd(), table.file);
-      if (relative.startsWith('..') || path.isAbsolute(relative)) throw new DynamosError('DATA_UNAVAILABLE', `table ${table.name} of ${spec.party} is outside the data directory`, { retryable: false });
+      if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) throw new DynamosError('DATA_UNAVAILABLE', `table ${table.name} of ${spec.party} is outside the data directory`, { retryable: false });
       return { ...table, file: relative };
     });
     const limit = spec.output.to === 'requester' && how.deployment.resultLimit !== undefined ? { resultLimit: how.deployment.resultLimit } : {};
-    const tls = await how.credentials.for({ kind: 'party', party: spec.party });
+    // The key travels in a Secret: valid for this request only, until its deadline and a minute.
+    const tls = await how.credentials.forOneRequest({ kind: 'party', party: spec.party }, how.deadlineAt + 60_000);
     return {
       type: 'assign',
       spec: { ...spec, tables },
@@ -253,6 +267,8 @@ export class KubernetesJobRunner implements JobRunner {
   private remove(run: ClusterRun): Promise<void> {
     run.removed ??= (async () => {
       run.unfollow?.();
+      // A Job still being created would be created after its delete, and run on unwatched.
+      await run.launched?.catch(() => undefined);
       if (run.created === undefined) return;
       const retry = { clock: this.deps.clock, logger: this.deps.logger, until: this.deps.clock.now() + deleteForMs };
       await withRetries(`delete the Job of ${run.spec.party}`, () => run.cluster.batch.deleteNamespacedJob({ name: run.name, namespace: run.namespace, propagationPolicy: 'Background' }), retry).catch((error: unknown) => {
@@ -262,38 +278,8 @@ export class KubernetesJobRunner implements JobRunner {
     })();
     return run.removed;
   }
-
-  /** Deletes the Jobs of this daemon's name in the parties' namespaces: at start, no request of theirs exists. */
-  private async cleanUp(parties: readonly string[]): Promise<string[]> {
-    const removed: string[] = [];
-    const places = new Map<string, { cluster: Cluster; namespace: string }>();
-    for (const party of parties) {
-      const site = this.sites[party];
-      const namespace = namespaceOf(party, site);
-      places.set(`${site?.kubernetes?.context ?? ''}/${namespace}`, { cluster: this.clusters.of(site?.kubernetes?.context), namespace });
-    }
-    const retry = { clock: this.deps.clock, logger: this.deps.logger, until: this.deps.clock.now() + deleteForMs };
-    await Promise.all(
-      [...places.values()].map(async ({ cluster, namespace }) => {
-        try {
-          const list = await withRetries(`list the Jobs in ${namespace}`, () => cluster.batch.listNamespacedJob({ namespace, labelSelector: `${labels.daemon}=${this.config.daemonName}` }), retry);
-          for (const job of list.items) {
-            const name = job.metadata?.name;
-            if (name === undefined) continue;
-            await withRetries(`delete the Job ${name}`, () => cluster.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' }), retry).catch((error: unknown) => {
-              if (statusOf(error) !== 404) throw error;
-            });
-            removed.push(`${namespace}/${name}`);
-          }
-        } catch (error) {
-          this.deps.logger.warn('the Jobs of an earlier daemon could not be cleaned up', { namespace, error: describe(error) });
-        }
-      }),
-    );
-    if (removed.length > 0) this.deps.logger.warn('deleted Jobs of requests that no longer exist', { removed });
-    return removed;
-  }
 }
+
 
 interface Launch {
   readonly byParty: Map<string, ClusterRun>;
@@ -304,9 +290,13 @@ interface Launch {
   readonly until: number;
 }
 
-function apiFailure(what: string, error: unknown): DynamosError {
+/** A failed create, with what the operator must fix when it is the settings or the RBAC. */
+function apiFailure(run: ClusterRun, what: string, error: unknown): DynamosError {
   if (error instanceof DynamosError) return error;
-  return new DynamosError('JOB_FAILED', `could not ${what}: ${describe(error)}`, { retryable: statusOf(error) === undefined, cause: error });
+  const status = statusOf(error);
+  if (status === 404) return new DynamosError('CONFIG_INVALID', `could not ${what}: namespace ${run.namespace} does not exist (sites.${run.spec.party}.kubernetes.namespace; dynamos manifests makes it)`, { retryable: false, cause: error });
+  if (status === 403) return new DynamosError('CONFIG_INVALID', `could not ${what}: the daemon is not allowed to in namespace ${run.namespace} (its Role and RoleBinding: dynamos manifests)`, { retryable: false, cause: error });
+  return new DynamosError('JOB_FAILED', `could not ${what}: ${describe(error)}`, { retryable: status === undefined, cause: error });
 }
 
 function cancelled(deployment: Deployment): DynamosError {

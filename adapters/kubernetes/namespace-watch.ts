@@ -2,7 +2,7 @@ import type { KubeConfig, V1Job, V1Pod } from '@kubernetes/client-node';
 import { BatchV1Api, CoreV1Api, Watch } from '@kubernetes/client-node';
 import type { Clock } from '../../knowledge/ports/clock.js';
 import type { Logger } from '../../knowledge/ports/logger.js';
-import { withRetries } from './api-retry.js';
+import { describe, withRetries } from './api-retry.js';
 
 /** What the cluster says of one Job: the Job (gone once deleted) and its pods. */
 export interface JobState {
@@ -17,6 +17,9 @@ const jobNameLabels = ['batch.kubernetes.io/job-name', 'job-name'];
 /** A watch asks the server to close after this; the runner then resumes from where it was. */
 const watchTimeoutSeconds = 290;
 const maxRestartBackoffMs = 5_000;
+const relistAfterErrorMs = 5_000;
+/** A watch that ends sooner than this was no watch: the next waits, as after a drop. */
+const shortestWatchMs = 1_000;
 
 /**
  * The runner's view of one namespace: its Jobs and Pods with the daemon's label, kept by a list
@@ -46,6 +49,7 @@ export class NamespaceWatch {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.watcher = new Watch(kubeConfig);
     this.synced = Promise.all([this.relist('jobs'), this.relist('pods')]).then(() => undefined);
+    this.synced.catch(() => undefined);
   }
 
   /** Calls `listener` now and on every change of the Job named `jobName` or its pods; returns the way to stop. */
@@ -75,7 +79,23 @@ export class NamespaceWatch {
     this.aborts.clear();
   }
 
+  /**
+   * Lists again, and watches from there. An answer that will not change by retrying (403: the
+   * Role lacks a verb; 404: no such namespace) is logged and tried again later, so the runner's
+   * jobs in the namespace end at their deadline rather than the daemon on an unhandled error.
+   */
   private async relist(kind: Kind): Promise<void> {
+    try {
+      await this.listThenWatch(kind);
+    } catch (error) {
+      if (this.closed) return;
+      this.deps.logger.error('the runner cannot list its Jobs or pods; trying again', { namespace: this.namespace, kind, error: describe(error) });
+      this.deps.clock.setTimeout(() => void this.relist(kind), relistAfterErrorMs);
+      throw error;
+    }
+  }
+
+  private async listThenWatch(kind: Kind): Promise<void> {
     if (this.closed) return;
     const list: { items: (V1Job | V1Pod)[]; metadata?: { resourceVersion?: string } } = await withRetries(
       `list ${kind} in ${this.namespace}`,
@@ -112,15 +132,16 @@ export class NamespaceWatch {
       else this.put(kind, object);
     };
     let controller: AbortController | undefined;
+    const startedAt = this.deps.clock.now();
     const onDone = (error: unknown) => {
       if (controller !== undefined) this.aborts.delete(controller);
       if (this.closed) return;
       if (expired || (error as { statusCode?: number } | null)?.statusCode === 410) {
         this.deps.logger.debug('a Kubernetes watch expired; listing again', { namespace: this.namespace, kind });
-        void this.relist(kind);
+        this.relist(kind).catch(() => undefined);
         return;
       }
-      const dropped = error !== null && error !== undefined;
+      const dropped = (error !== null && error !== undefined) || this.deps.clock.now() - startedAt < shortestWatchMs;
       if (dropped) this.deps.logger.debug('a Kubernetes watch dropped; resuming', { namespace: this.namespace, kind, error: String(error) });
       const waitMs = dropped ? Math.min(maxRestartBackoffMs, 100 * 2 ** failures) : 0;
       this.deps.clock.setTimeout(() => this.watchFrom(kind, version, dropped ? failures + 1 : 0), waitMs);

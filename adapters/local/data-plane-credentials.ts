@@ -27,6 +27,16 @@ export class DataPlaneCredentials {
     return this.ca.fingerprint;
   }
 
+  /**
+   * A certificate of `identity` for one request only, valid until `until` (epoch ms) and kept
+   * nowhere: for a job whose key leaves this process (a Kubernetes Secret), so a key read there
+   * is worth nothing once its request is over.
+   */
+  forOneRequest(identity: DataPlaneIdentity, until: number): Promise<DataPlaneTls> {
+    const validityMs = Math.max(1_000, until - Date.now());
+    return this.ca.issue(identity, { validityMs }).then(({ cert, key }) => ({ ca: this.ca.cert, cert, key }));
+  }
+
   for(identity: DataPlaneIdentity): Promise<DataPlaneTls> {
     const key = identityUri(identity);
     // The real clock, not the runner's: TLS judges a certificate's validity by it.

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { KubernetesRunnerConfigInput } from '../../adapters/kubernetes/config.js';
 import { dnsLabelOf } from '../../adapters/kubernetes/names.js';
 import { packageRoot } from '../../daemon/package-root.js';
-import type { SitesSettingsInput } from '../../knowledge/site-settings.js';
+import type { SiteSettingsInput } from '../../knowledge/site-settings.js';
 import type { FakeCluster } from './fake-cluster.js';
 import { startFakeCluster } from './fake-cluster.js';
 
@@ -14,7 +14,7 @@ export const exampleImage = 'dynamos-ts:dev';
 export interface ExampleCluster {
   readonly cluster: FakeCluster;
   /** What a daemon's settings need for cluster mode on this fake: `kubernetes` and `sites`. */
-  readonly settings: { readonly kubernetes: KubernetesRunnerConfigInput; readonly sites: SitesSettingsInput };
+  readonly settings: { readonly kubernetes: KubernetesRunnerConfigInput; readonly sites: Record<string, SiteSettingsInput> };
   close(): Promise<void>;
 }
 
@@ -39,7 +39,7 @@ export async function startExampleCluster(opts: {
   const cluster = await startFakeCluster({ namespaces, podNetwork, images: { [exampleImage]: packageRoot() }, persistentVolumes: { 'steward-tables': opts.dataDir } });
   const kubeconfig = path.join(opts.scratch, `kubeconfig-${cluster.name}-${process.pid}-${Date.now()}.yaml`);
   writeFileSync(kubeconfig, cluster.kubeconfig, { mode: 0o600 });
-  const sites: SitesSettingsInput = Object.fromEntries(
+  const sites: Record<string, SiteSettingsInput> = Object.fromEntries(
     opts.parties.map((party) => [
       party,
       {

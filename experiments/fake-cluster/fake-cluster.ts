@@ -148,6 +148,7 @@ export async function startFakeCluster(options: FakeClusterOptions): Promise<Fak
   const server = await ApiServer.start({ api, kubelet, faults: faultState, token, certificate, bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000, logger });
   const faults: FakeClusterFaults = {
     failRequests: (fault) => faultState.addRequestFault(fault),
+    requestFaultsLeft: () => faultState.requestFaultsLeft(),
     dropWatches: () => server.dropWatches(),
     compact: () => store.compact(),
     delayPodStarts: (delayMs, namespace) => faultState.setStartDelay(delayMs, namespace),

@@ -28,6 +28,8 @@ export interface FakeClusterFaults {
    * https://kubernetes.io/docs/concepts/cluster-administration/flow-control/
    */
   failRequests(fault: RequestFault): void;
+  /** How many requests the faults of `failRequests` will still answer: 0 once all were met. */
+  requestFaultsLeft(): number;
   /** Drops every open watch connection now (as an apiserver restart or a broken link does); returns how many. */
   dropWatches(): number;
   /** Compacts the history: a watch or a continue token from before now gets 410 Expired. */
@@ -81,6 +83,10 @@ export class FaultState {
 
   startDelayMs(pod: PodObject): number {
     return this.startDelays.get(pod.metadata.namespace) ?? this.startDelays.get(undefined) ?? 0;
+  }
+
+  requestFaultsLeft(): number {
+    return this.requestFaults.reduce((sum, f) => sum + f.remaining, 0);
   }
 
   clear(): void {

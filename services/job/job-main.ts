@@ -58,7 +58,12 @@ async function main(): Promise<void> {
   const memoryLimit = process.env['DYNAMOS_JOB_MEMORY_LIMIT'];
   const engine: DuckDBInstance = await createEngine(memoryLimit ? { memoryLimit } : {});
   await warmUpSidecar();
-  const job = await channel.assignment();
+  const job = await channel.assignment().catch(async (error: unknown) => {
+    // A pod's assignment file that cannot be read or placed: said where the runner reads it.
+    const stats = { rowsOut: 0, bytesOut: 0, streamsOut: 0, stages: [], cpuSeconds: 0, maxRssBytes: 0 };
+    await channel.report({ type: 'failed', code: 'JOB_FAILED', message: `the job's assignment cannot be used: ${(error as Error).message}`, stats });
+    process.exit(1);
+  });
   const cpuAtStart = process.cpuUsage();
   const stats = (out: Omit<JobStats, 'cpuSeconds' | 'maxRssBytes'>): JobStats => {
     const cpu = process.cpuUsage(cpuAtStart);

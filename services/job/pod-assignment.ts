@@ -44,8 +44,9 @@ export function readPodAssignment(pod: PodEnvironment): RunnerMessage {
   const tables = written.spec.tables.map((table) => {
     if (path.isAbsolute(table.file)) throw new Error(`table ${table.name}: a pod reads table files inside its tables volume, not ${table.file}`);
     if (pod.tablesDir === undefined) throw new Error(`table ${table.name}: this pod has no tables volume (DYNAMOS_TABLES_DIR)`);
-    const file = path.resolve(pod.tablesDir, table.file);
-    if (!file.startsWith(pod.tablesDir + path.sep)) throw new Error(`table ${table.name}: ${table.file} is outside the tables volume`);
+    const root = path.resolve(pod.tablesDir);
+    const file = path.resolve(root, table.file);
+    if (!file.startsWith(root + path.sep)) throw new Error(`table ${table.name}: ${table.file} is outside the tables volume`);
     return { ...table, file };
   });
   return { ...written, spec: { ...written.spec, tables }, listenHost: pod.podIp, listenPort: pod.port, tempDir: pod.workDir, waitForProducers: true };

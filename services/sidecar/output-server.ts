@@ -53,6 +53,11 @@ const sidecarService = {
   fetch: { ...SidecarService.fetch, responseSerialize: (frame: StreamFrame): Buffer => asBuffer(StreamFrame.encode(frame).finish()) },
 } as const;
 
+/** An IPv6 address (a pod's, say) in brackets, as a `host:port` must hold it. */
+function hostPart(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
@@ -86,10 +91,10 @@ export async function serveOutput(opts: OutputOptions): Promise<OutputServer> {
   const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 });
   server.addService(sidecarService, { fetch: onFetch });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${opts.host}:${opts.port ?? 0}`, serverCredentials(opts.tls), (error, bound) => (error === null ? resolve(bound) : reject(error))),
+    server.bindAsync(`${hostPart(opts.host)}:${opts.port ?? 0}`, serverCredentials(opts.tls), (error, bound) => (error === null ? resolve(bound) : reject(error))),
   );
   return {
-    address: `${opts.host}:${port}`,
+    address: `${hostPart(opts.host)}:${port}`,
     deliver: async (send) => {
       const call = await arrived;
       const gone = goneOf(call, opts.consumer);

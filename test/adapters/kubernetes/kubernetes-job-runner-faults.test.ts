@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { analyze } from '../../../daemon/mape/analyze.js';
 import { plan } from '../../../daemon/mape/plan.js';
 import { dynamosStrategy } from '../../../daemon/mape/strategies/dynamos-strategy.js';
@@ -108,5 +109,74 @@ describe('Kubernetes runner: a cluster that misbehaves', function () {
     assert.match(result.jobs[0]?.error?.code ?? '', /^(JOB_TIMEOUT|ADAPTER_UNAVAILABLE)$/);
     faults.clear();
     await world.until(() => world.jobs().length + world.pods().length + world.processes().length === 0, 'nothing left');
+  });
+});
+
+describe('Kubernetes runner: what the operator set up wrong, and what a Secret is worth', function () {
+  this.timeout(120_000);
+  let data: ExampleData;
+  let example: ExampleCluster;
+
+  before(async () => {
+    data = await exampleData(100);
+    example = await startExampleCluster({ parties, stewards: ['UVA', 'VU', 'RUG'], dataDir: data.dir, scratch: data.dir });
+  });
+  after(async () => {
+    await example.close();
+    data.remove();
+  });
+
+  const runnerWith = (sites: SitesSettingsInput) =>
+    new KubernetesJobRunner(example.settings.kubernetes, { logger: silentLogger, clock: systemClock, sites: { ...example.settings.sites, ...sites }, parties, dataDir: data.dir });
+
+  function deploymentFor(overrides: Partial<DataRequest>, deadlineMs = 60_000): Deployment {
+    const k = knowledgeOf(marketplaceFrom(exampleConfig(), data.dir), 0);
+    const p = plan(k, analyze(k, dataRequest(overrides)), dynamosStrategy);
+    return { requestId: dataRequest(overrides).id, jobs: p.kind === 'deploy' ? p.jobs : [], deadlineMs };
+  }
+
+  it('refuses parties that would share a namespace, or use the daemon\'s', () => {
+    assert.throws(() => runnerWith({ VU: { kubernetes: { namespace: 'uva' } } }), /sites\.VU\.kubernetes\.namespace: VU and UVA would share namespace uva|sites\.UVA\.kubernetes\.namespace: UVA and VU/);
+    assert.throws(() => runnerWith({ RUG: { kubernetes: { namespace: 'dynamos' } } }), /sites\.RUG\.kubernetes\.namespace: RUG's jobs would run in the daemon's own namespace dynamos/);
+  });
+
+  it('names the setting when a party\'s namespace does not exist or its tables claim is missing', async () => {
+    const runner = runnerWith({ UVA: { kubernetes: { namespace: 'nowhere', tables: { persistentVolumeClaim: 'steward-tables' } } }, VU: { kubernetes: { tables: { persistentVolumeClaim: 'no-such-claim' } } } });
+    try {
+      const result = await runner.run(deploymentFor({ providers: ['UVA', 'VU'] }, 600_000));
+      const errors = Object.fromEntries(result.jobs.map((j) => [j.party, j.error]));
+      assert.equal(errors['UVA']?.code, 'CONFIG_INVALID');
+      assert.match(errors['UVA']?.message ?? '', /namespace nowhere does not exist \(sites\.UVA\.kubernetes\.namespace/);
+      assert.equal(errors['VU']?.code, 'CONFIG_INVALID');
+      assert.match(errors['VU']?.message ?? '', /its tables claim is missing \(sites\.VU\.kubernetes\.tables/);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('hands a job a certificate for its request only, expiring with it, and leaves nothing when cancelled mid-create', async () => {
+    const runner = runnerWith({});
+    const { world, faults } = example.cluster;
+    try {
+      const deadlineAt = Date.now() + 20_000;
+      const first = new AbortController();
+      const running = runner.run(deploymentFor({ providers: ['UVA'], query: endlessQuery, tables: [], algorithm: 'none' }, 20_000), first.signal);
+      const secret = await world.until(() => world.secrets('uva')[0], 'the assignment Secret');
+      const assignment = JSON.parse(Buffer.from((secret as unknown as { data: Record<string, string> }).data['assignment.json'] ?? '', 'base64').toString()) as { tls: { cert: string } };
+      const notAfter = new Date(new X509Certificate(assignment.tls.cert).validTo).getTime();
+      assert.ok(notAfter <= deadlineAt + 61_000, `the key is worth nothing a minute after the deadline (valid to ${new Date(notAfter).toISOString()})`);
+      await world.until(() => world.processes().length === 1, 'the job running');
+      const cancel = new AbortController();
+      faults.failRequests({ method: 'POST', path: '/jobs', code: 429, retryAfterSeconds: 1 });
+      const second = runner.run(deploymentFor({ providers: ['VU'] }), cancel.signal);
+      // Cancelled while its Job's create waits out the 429: the Job must not be created after its delete.
+      await world.until(() => faults.requestFaultsLeft() === 0, 'the create to be throttled');
+      cancel.abort();
+      first.abort();
+      await Promise.all([assert.rejects(second, /cancelled/), assert.rejects(running, /cancelled/)]);
+    } finally {
+      await runner.close();
+    }
+    await world.until(() => world.jobs().length + world.pods().length + world.secrets().length + world.processes().length === 0, 'nothing left of either request', 30_000);
   });
 });
