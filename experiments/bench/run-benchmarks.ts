@@ -2,14 +2,15 @@
  * `npm run bench`: every figure the issues name, medians and ratios measured in one run, written
  * as JSON to bench-results/latest.json and printed. Runs from the build (dist/), as users do, under
  * scripts/with-test-servers.ts so the figures that need RabbitMQ and Prometheus get real ones.
- * BENCH_ONLY=dataPlane, adaptation, replay or soak runs one part; BENCH_REPEATS sets the repeats,
- * SOAK_REQUESTS the soak's requests.
+ * BENCH_ONLY=dataPlane, adaptation, replay, soak or cluster runs one part; BENCH_REPEATS sets the
+ * repeats, SOAK_REQUESTS the soak's requests, CLUSTER_REQUESTS the cluster churn's.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../../daemon/package-root.js';
 import { adaptationFigures } from './adaptation-figures.js';
+import { clusterFigures } from './cluster-figures.js';
 import { dataPlaneFigures } from './data-plane-figures.js';
 import { replayFigures } from './replay-figures.js';
 import { soakFigures } from './soak-figures.js';
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
     if (only === undefined || only === 'adaptation') figures['adaptation'] = await adaptationFigures(scratch, repeats, log);
     if (only === undefined || only === 'replay') figures['replay'] = await replayFigures(scratch, repeats, log);
     if (only === undefined || only === 'soak') figures['soak'] = await soakFigures(scratch, log);
+    if (only === undefined || only === 'cluster') figures['cluster'] = await clusterFigures(scratch, repeats, log);
     const out = path.join(packageRoot(), 'bench-results');
     await mkdir(out, { recursive: true });
     const text = JSON.stringify(figures, null, 2);
