@@ -20,8 +20,9 @@ COPY proto proto
 COPY experiments experiments
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund \
  && test -f dist/daemon/main.js && test -f dist/services/job/job-main.cjs
-# What the npm package leaves out too (package.json "files"): source maps, benchmarks, tsc's state.
-RUN find dist -name '*.map' -delete && rm -rf dist/experiments/bench dist/.tsbuildinfo*
+# What the npm package leaves out too (package.json "files"): source maps, benchmarks, the fake
+# cluster the tests run against, tsc's state.
+RUN find dist -name '*.map' -delete && rm -rf dist/experiments/bench dist/experiments/fake-cluster dist/.tsbuildinfo*
 
 # Production dependencies only. npm picks the optional packages of this platform: DuckDB's
 # native binding (@duckdb/node-bindings-linux-x64, or -linux-arm64 on arm64) comes from here.
