@@ -64,7 +64,7 @@ export async function fetchStreams(source: StreamSource, me: Fetcher, count: num
     // Its own connection, closed with the client: in the shared pool the connection would outlive
     // the fetch, and the producer's sidecar would wait for it to go before its job can end.
     'grpc.use_local_subchannel_pool': 1,
-    ...(me.waitForReady === true ? { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000 } : {}),
+    ...(me.waitForReady === true ? { 'grpc.initial_reconnect_backoff_ms': 25, 'grpc.max_reconnect_backoff_ms': 250 } : {}),
   });
   // grpc-js takes waitForReady as an option of the call's metadata, not of the call.
   const metadata = new Metadata(me.waitForReady === true ? { waitForReady: true } : {});
