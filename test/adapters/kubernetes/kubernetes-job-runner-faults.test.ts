@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { X509Certificate } from 'node:crypto';
 import { analyze } from '../../../daemon/mape/analyze.js';
 import { plan } from '../../../daemon/mape/plan.js';
 import { dynamosStrategy } from '../../../daemon/mape/strategies/dynamos-strategy.js';
 import { KubernetesJobRunner } from '../../../adapters/kubernetes/kubernetes-job-runner.js';
+import { jobNameOf } from '../../../adapters/kubernetes/names.js';
 import type { ExampleCluster } from '../../../experiments/fake-cluster/example-cluster.js';
 import { exampleImage, startExampleCluster } from '../../../experiments/fake-cluster/example-cluster.js';
 import type { DataRequest } from '../../../knowledge/data-request.js';
@@ -151,6 +153,24 @@ describe('Kubernetes runner: what the operator set up wrong, and what a Secret i
       assert.match(errors['VU']?.message ?? '', /its tables claim is missing \(sites\.VU\.kubernetes\.tables/);
     } finally {
       await runner.close();
+    }
+  });
+
+  it('fails a job whose assignment Secret someone planted before it, rather than trust it', async () => {
+    const runner = runnerWith({});
+    const deployment = deploymentFor({ providers: ['UVA'] });
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(example.cluster.kubeconfig);
+    await kubeConfig.makeApiClient(CoreV1Api).createNamespacedSecret({ namespace: 'uva', body: { metadata: { name: jobNameOf(deployment.requestId, 'UVA') }, stringData: { 'assignment.json': '{"planted":true}' } } });
+    try {
+      const result = await runner.run(deployment);
+      assert.equal(result.jobs[0]?.error?.code, 'JOB_FAILED');
+      assert.match(result.jobs[0]?.error?.message ?? '', /is in uva already; the job does not trust it/);
+      const { world } = example.cluster;
+      await world.until(() => world.jobs().length + world.pods().length + world.processes().length === 0, 'the Job that met the planted Secret to go');
+    } finally {
+      await runner.close();
+      await kubeConfig.makeApiClient(CoreV1Api).deleteNamespacedSecret({ name: jobNameOf(deployment.requestId, 'UVA'), namespace: 'uva' });
     }
   });
 
