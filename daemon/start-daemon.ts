@@ -69,7 +69,7 @@ export interface RunningDaemon {
 }
 
 /**
- * The composition root of the embedded default (DESIGN §2): knowledge base, request and
+ * The composition root of the embedded default (docs/architecture.md#one-request): knowledge base, request and
  * background loops, local single-use jobs, the HTTP API and, when configured, RabbitMQ intake,
  * Prometheus monitoring and InfluxDB telemetry.
  *

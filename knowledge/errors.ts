@@ -1,5 +1,5 @@
 /**
- * Stable error codes: API surface. Add codes, never rename them (STYLE: errors carry a code).
+ * Stable error codes: API surface. Add codes, never rename them (docs/conventions.md: errors carry a code).
  * Expected outcomes such as a policy denial are values, not errors; these codes are for what
  * went wrong.
  */

@@ -21,7 +21,7 @@ export interface NodeState {
 
 /**
  * What past jobs taught about an archetype at one party, as exponentially weighted moving
- * averages (DESIGN §4): latency per MB of data handled, CPU-seconds and energy per job.
+ * averages (docs/mape-k-loop.md#the-knowledge-base): latency per MB of data handled, CPU-seconds and energy per job.
  */
 export interface LearnedOutcome {
   readonly jobs: number;
@@ -74,7 +74,7 @@ export const defaultKnowledgeSettings: KnowledgeSettings = {
 };
 
 /**
- * What the daemon knows at one moment (DESIGN §4). Phases read it and never change it: `fold`
+ * What the daemon knows at one moment (docs/mape-k-loop.md#the-knowledge-base). Phases read it and never change it: `fold`
  * returns a new snapshot for each event.
  */
 export interface KnowledgeSnapshot {

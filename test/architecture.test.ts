@@ -4,7 +4,7 @@ import path from 'node:path';
 import { repoRoot } from './support/fixtures.js';
 
 /**
- * DESIGN §3: who may import whom. Each rule names a part of the tree and the parts it may import
+ * docs/architecture.md: who may import whom. Each rule names a part of the tree and the parts it may import
  * from; the first rule matching a file applies.
  */
 const rules: readonly { readonly from: string; readonly may: readonly string[] }[] = [
@@ -59,7 +59,35 @@ function sourceFiles(): Map<string, string[]> {
   return files;
 }
 
-describe('architecture (DESIGN §3)', () => {
+/** Files that cite documents outside the repository (the design and style notes it was started from). */
+export function outsideCitations(files: ReadonlyMap<string, string>): string[] {
+  // The original's sample data beside a checkout (../shared/datasets) is data a test may read, not a document.
+  const outside = new RegExp(['DESIGN ' + '§', '\\(' + 'STYLE[:)]', '\\.\\./' + 'shared/(notes|DESIGN|STYLE)'].join('|'));
+  return [...files].flatMap(([file, text]) => text.split('\n').flatMap((line, i) => (outside.test(line) ? [`${file}:${i + 1}`] : [])));
+}
+
+function textFiles(dirs: readonly string[], extensions: readonly string[]): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (dir: string) => {
+    for (const name of readdirSync(path.join(repoRoot, dir))) {
+      const rel = path.posix.join(dir, name);
+      if (statSync(path.join(repoRoot, rel)).isDirectory()) walk(rel);
+      else if (extensions.some((e) => name.endsWith(e))) files.set(rel, readFileSync(path.join(repoRoot, rel), 'utf8'));
+    }
+  };
+  for (const dir of dirs) walk(dir);
+  return files;
+}
+
+describe('architecture (docs/architecture.md)', () => {
+  it('cites only what is in the repository: code and docs point into docs/, not to notes outside it', () => {
+    const files = textFiles([...sourceDirs, 'test', 'scripts', 'docs'], ['.ts', '.md', '.js', '.cjs']);
+    files.set('README.md', readFileSync(path.join(repoRoot, 'README.md'), 'utf8'));
+    assert.ok(files.size > 100);
+    assert.deepEqual(outsideCitations(files), []);
+    assert.deepEqual(outsideCitations(new Map([['x.ts', 'a\n * the rule (' + 'STYLE: fakes)\n see ../' + 'shared/notes\n ../' + 'shared/datasets/dynamos']])), ['x.ts:2', 'x.ts:3']);
+  });
+
   it('keeps every import inside the dependency direction', () => {
     const files = sourceFiles();
     assert.ok(files.size > 50, `expected the whole tree, found ${files.size} files`);

@@ -15,7 +15,7 @@ interface Pending {
 }
 
 /**
- * JobRunner in a small world model (STYLE: fakes are worlds, not call recorders). Jobs stay
+ * JobRunner in a small world model (docs/conventions.md: fakes are worlds, not call recorders). Jobs stay
  * `running` until the test completes them (`completeDeployment`, `failJob`), or complete at once
  * with `autoComplete`; a cancelled deployment's jobs end `cancelled`. Tests assert the world's
  * state: which jobs ran, at which party, how they ended.

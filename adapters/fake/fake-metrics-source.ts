@@ -13,7 +13,7 @@ export const defaultFakeStaleAfterMs: Readonly<Record<Signal, number>> = {
 };
 
 /**
- * The state of the monitored world (STYLE: a fake is a small world): the latest value of each
+ * The state of the monitored world (docs/conventions.md: a fake is a small world): the latest value of each
  * party's signals and when it was observed, which signals cannot be read, and whether the
  * monitoring system answers at all. Tests and replays change it; {@link FakeMetricsSource} reads it.
  */

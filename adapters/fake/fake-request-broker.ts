@@ -41,7 +41,7 @@ export interface FakeConsumer {
 }
 
 /**
- * A small in-memory broker (STYLE: a fake is a small world): the request queue, reply queues, the
+ * A small in-memory broker (docs/conventions.md: a fake is a small world): the request queue, reply queues, the
  * dead-letter queue, and one consumer at a time with a prefetch. `down()` drops the connection as
  * a broker restart does: unacknowledged requests go back to the head of the queue marked
  * redelivered, and publishing fails until `up()`, when the queues that were consuming reconnect.

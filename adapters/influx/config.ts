@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * Where the InfluxDB 1.x telemetry sink writes, and how it buffers. Units are in the names;
- * defaults and ranges live here (STYLE: config is declared once).
+ * defaults and ranges live here (docs/conventions.md: config is declared once).
  */
 export const influxConfigSchema = z
   .strictObject({

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * Where the RabbitMQ request queue consumes, and how it behaves when the broker goes away. Units
- * are in the names; defaults and ranges live here (STYLE: config is declared once).
+ * are in the names; defaults and ranges live here (docs/conventions.md: config is declared once).
  */
 export const rabbitMqConfigSchema = z
   .strictObject({

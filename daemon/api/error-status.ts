@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../../knowledge/errors.js';
 import { DynamosError } from '../../knowledge/errors.js';
 
-/** The one table from error code to HTTP status (DESIGN §8). */
+/** The one table from error code to HTTP status (docs/conventions.md). */
 export const httpStatusByCode: Readonly<Record<ErrorCode, number>> = {
   CONFIG_INVALID: 500,
   REQUEST_INVALID: 400,

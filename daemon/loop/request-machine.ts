@@ -42,7 +42,7 @@ interface Context {
 type Event = { readonly type: 'CANCEL'; readonly code: ErrorCode; readonly reason: string };
 
 /**
- * One request through the MAPE-K phases (DESIGN §2): monitor → analyze → plan → execute → record.
+ * One request through the MAPE-K phases (docs/architecture.md#one-request): monitor → analyze → plan → execute → record.
  * The machine only orchestrates: the phases are pure functions, the world is reached through
  * `deps`. Every invoke has an onError. Its output is one RequestOutcome.
  */

@@ -20,7 +20,7 @@ interface Selection {
 }
 
 /**
- * The microservice chain of every party for one archetype (DESIGN §2, Plan). Per steward: the
+ * The microservice chain of every party for one archetype (docs/architecture.md#one-request, Plan). Per steward: the
  * request type's required services, the optional services whose option flag is on, and the
  * services the steward mandates for this request type; services invalid under the archetype are
  * left out when optional and make the archetype infeasible when required or mandated. Order is a

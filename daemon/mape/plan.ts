@@ -77,7 +77,7 @@ export function plan(k: KnowledgeSnapshot, a: Analysis, strategy: Strategy, opti
 }
 
 /**
- * Policy is a hard constraint (DESIGN §5): whatever a strategy returns, only a feasible option of
+ * Policy is a hard constraint (docs/mape-k-loop.md#strategies): whatever a strategy returns, only a feasible option of
  * the analysis runs, with one of its TTPs when it computes at a TTP and none otherwise.
  */
 function allowedByAnalysis(a: Analysis, choice: StrategyChoice): boolean {

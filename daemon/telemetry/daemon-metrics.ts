@@ -39,7 +39,7 @@ export interface DropCounting {
  * The daemon's own Prometheus metrics, served at `/metrics` (docs/telemetry.md). Names follow
  * `dynamos_<subsystem>_<name>_<unit>`, counters end in `_total`, and labels take only bounded
  * values (archetypes, outcomes, phases, loops, the marketplace's parties, signals): never a
- * request, job or iteration id (DESIGN §8). The process and Node.js metrics keep their standard
+ * request, job or iteration id (docs/conventions.md). The process and Node.js metrics keep their standard
  * names, without the prefix. Every instance has its own registry, so two daemons in one process
  * (or two tests) never share a series. No method throws: a value a metric cannot take (negative,
  * NaN) is ignored.

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The marketplace config (DESIGN §4): who holds which data, who may ask what, and the catalog of
+ * The marketplace config (docs/marketplace-config.md): who holds which data, who may ask what, and the catalog of
  * archetypes, compute providers, microservices and request types. Unknown keys are rejected
  * everywhere so a typo cannot silently drop a policy.
  */

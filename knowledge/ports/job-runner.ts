@@ -2,7 +2,7 @@ import type { AlgorithmName } from '../catalog.js';
 import type { AnonymizationRules } from '../marketplace/marketplace-schema.js';
 
 /**
- * Runs the single-use jobs of one request (DESIGN §6). A job is the part of the chain that runs
+ * Runs the single-use jobs of one request (docs/architecture.md#single-use-jobs-embedded-default). A job is the part of the chain that runs
  * at one party, behind a sidecar; it exists for one request and leaves nothing behind.
  */
 export interface JobRunner {

@@ -1,4 +1,4 @@
-/** Structured logging as a port: one line per event, fields alongside (DESIGN §8). */
+/** Structured logging as a port: one line per event, fields alongside (docs/conventions.md). */
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;

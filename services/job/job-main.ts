@@ -1,5 +1,5 @@
 /**
- * Entry point of a single-use job process (DESIGN §6). The process loads the database engine,
+ * Entry point of a single-use job process (docs/architecture.md#single-use-jobs-embedded-default). The process loads the database engine,
  * runs the one job it is assigned, reports, and exits. It never takes a second job.
  *
  * Under the local runner the assignment and the report travel over Node IPC, and the process

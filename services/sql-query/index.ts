@@ -9,7 +9,7 @@ export { leadingKeyword } from './check-query.js';
 export { uniqueColumnNames } from './unique-column-names.js';
 
 /**
- * sql-query: runs the requester's SQL over the steward's own tables (DESIGN §6) into a new table.
+ * sql-query: runs the requester's SQL over the steward's own tables (docs/architecture.md#single-use-jobs-embedded-default) into a new table.
  *
  * Unlike the original (pandasql, a case-sensitive `FROM (\w+)` regex, a hang on any SQL error),
  * the query must be exactly one SELECT; anything else is QUERY_REJECTED, and a query DuckDB cannot

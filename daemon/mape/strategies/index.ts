@@ -11,7 +11,7 @@ export { createThresholdStrategy, thresholdConfigSchema } from './threshold-stra
 export { createUtilityStrategy, utilityConfigSchema } from './utility-strategy.js';
 
 /**
- * Which archetype strategy the daemon runs, and its options (DESIGN §5):
+ * Which archetype strategy the daemon runs, and its options (docs/mape-k-loop.md#strategies):
  * `{ name: utility, options: { holdDownMs: 30000 } }`. Options default field by field.
  */
 export const strategyConfigSchema = z.discriminatedUnion('name', [

@@ -24,7 +24,7 @@ export interface Ranking {
 }
 
 /**
- * An archetype strategy (DESIGN §5): a pure function of the snapshot and the analysis. Policy has
+ * An archetype strategy (docs/mape-k-loop.md#strategies): a pure function of the snapshot and the analysis. Policy has
  * already removed what is not allowed; a strategy only ranks feasible candidates.
  */
 export interface Strategy {

@@ -17,7 +17,7 @@ export { utilityConfigSchema } from './utility-config.js';
 export type { UtilityConfig, UtilityConfigInput } from './utility-config.js';
 
 /**
- * Our strategy (DESIGN §5): every feasible (archetype, TTP) pair is a candidate. Hard constraints
+ * Our strategy (docs/mape-k-loop.md#strategies): every feasible (archetype, TTP) pair is a candidate. Hard constraints
  * exclude (policy, online, the load cap on every party used); the rest are scored on latency,
  * energy, load headroom and policy preference, each normalised to [0, 1], and ranked with two
  * tiers above utility: doing all the request asked (a candidate that would leave out a requested
