@@ -44,6 +44,18 @@ export function layOutParties(config: DaemonConfig, parties: readonly string[], 
       message: `${away.join(', ')} run in clusters of their own: give the daemon a kubeconfig with those contexts and its own cluster as the current one (docs/kubernetes.md#parties-in-other-clusters)`,
     });
   }
+  // As the runner refuses at start: a party's key lives in its namespace for a request.
+  const owner = new Map<string, string>();
+  for (const p of placements) {
+    const where = `${p.context ?? ''}/${p.namespace}`;
+    const other = owner.get(where);
+    if (p.context === undefined && p.namespace === (config.kubernetes?.namespace ?? 'dynamos')) {
+      problems.push({ path: `sites.${p.party}.kubernetes.namespace`, message: `${p.party}'s jobs would run in the daemon's own namespace ${p.namespace}; give it one of its own` });
+    } else if (other !== undefined) {
+      problems.push({ path: `sites.${p.party}.kubernetes.namespace`, message: `${p.party} and ${other} would share namespace ${p.namespace}; each party needs one of its own` });
+    }
+    owner.set(where, p.party);
+  }
   const unknown = Object.keys(config.sites).filter((s) => !parties.includes(s));
   const dry = placements.filter((p) => stewards.includes(p.party) && p.tables === undefined).map((p) => p.party);
   const warnings = [

@@ -30,6 +30,7 @@ describe('dynamos manifests: what it refuses, with the path of each problem', ()
     ['the Service and probes need a fixed port', { ...base, port: 0 }, ['port']],
     ['an issuer key file is not in the pod', { ...base, auth: { issuers: [{ issuer: 'https://idp.example', audience: 'dynamos', keys: ['/etc/keys/idp.pem'] }] } }, ['auth.issuers[0].keys[0]']],
     ['--context names a context some site names', base, ['--context'], { context: 'elsewhere' }],
+    ["each party has a namespace of its own, and not the daemon's (as the runner refuses at start)", { ...base, sites: { ...base.sites, VU: { kubernetes: { namespace: 'uva' } }, RUG: { kubernetes: { namespace: 'dynamos' } } } }, ['sites.VU.kubernetes.namespace', 'sites.RUG.kubernetes.namespace']],
   ];
   for (const [rule, settings, paths, opts] of rows) {
     it(rule, () => {
