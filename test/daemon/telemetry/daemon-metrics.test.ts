@@ -39,7 +39,7 @@ function busyMetrics(): DaemonMetrics {
   return metrics;
 }
 
-describe('DaemonMetrics: the daemon\'s /metrics (DESIGN §8)', () => {
+describe('DaemonMetrics: the daemon\'s /metrics (docs/conventions.md)', () => {
   let exposition: Exposition;
   before(async () => (exposition = parseExposition(await busyMetrics().text())));
 
@@ -157,7 +157,7 @@ describe('DaemonMetrics: the daemon\'s /metrics (DESIGN §8)', () => {
   });
 });
 
-/** Every way `exposition` breaks DESIGN §8's naming rule. */
+/** Every way `exposition` breaks the naming rule of docs/conventions.md#logs-and-metrics. */
 function namingProblems(exposition: Exposition): string[] {
   const convention = /^dynamos_[a-z]+_[a-z_]+(_total|_seconds|_bytes|_joules|_ratio|_count|_sum|_bucket)?$/;
   // prom-client's default metrics, under their standard names.

@@ -11,7 +11,7 @@ import type { ScenarioName } from '../../../experiments/traces/scenarios.js';
 
 const traces = readdirSync(goldenDir).filter((f) => f.endsWith('.jsonl') && !f.endsWith('.decisions.jsonl')).sort();
 
-/** STYLE: replay tests. A difference means decisions changed: if on purpose, `npm run replay:update` and review the diff. */
+/** docs/conventions.md#tests: replay tests. A difference means decisions changed: if on purpose, `npm run replay:update` and review the diff. */
 describe('golden replays (experiments/traces/golden)', function () {
   this.timeout(60_000);
 
