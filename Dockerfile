@@ -17,6 +17,7 @@ COPY daemon daemon
 COPY adapters adapters
 COPY services services
 COPY proto proto
+COPY replay replay
 COPY experiments experiments
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund \
  && test -f dist/daemon/main.js && test -f dist/services/job/job-main.cjs

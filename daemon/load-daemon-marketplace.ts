@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { prepareExampleData } from '../experiments/datasets/example-data.js';
+import { prepareExampleData } from './example-data/example-data.js';
 import { anonymizationColumnProblems } from '../knowledge/marketplace/anonymization-columns.js';
 import { DynamosError } from '../knowledge/errors.js';
 import type { Marketplace } from '../knowledge/marketplace/load-marketplace.js';
@@ -14,7 +14,7 @@ import { describeFileError } from './file-errors.js';
 
 /**
  * The marketplace a daemon starts with: the configured file, or the bundled example on the data in
- * its data directory, generated when the directory holds none (experiments/datasets/example-data.ts
+ * its data directory, generated when the directory holds none (daemon/example-data/example-data.ts
  * says when it refuses instead). Every table file must exist, with every column its anonymisation
  * names, except in cluster mode, where the tables are on the stewards' volumes.
  * @param opts.exampleRowsGiven whether `exampleRows` was asked for rather than defaulted: then the

@@ -7,7 +7,7 @@ import { LocalMetricsSource } from '../adapters/local/local-metrics-source.js';
 import { createPrometheusMetricsSource } from '../adapters/prometheus/index.js';
 import { createRabbitMqRequestQueue } from '../adapters/rabbitmq/index.js';
 import { loadMarketplaceCa, openMarketplaceCa } from '../adapters/tls/index.js';
-import { checkRecordTarget, TraceRecorder } from '../experiments/traces/trace-recorder.js';
+import { checkRecordTarget, TraceRecorder } from '../replay/traces/trace-recorder.js';
 import type { FileDecisionLog } from '../knowledge/audit/log-file.js';
 import { defaultEnergyModel, estimateJobJoules } from '../knowledge/energy-model.js';
 import { DynamosError } from '../knowledge/errors.js';

@@ -13,8 +13,8 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startDaemon } from '../daemon/start-daemon.js';
-import { generateWageGapData } from '../experiments/datasets/generate-wage-gap.js';
-import { goldenDecisions, goldenDir, referenceMarketplaceFile } from '../experiments/traces/golden-traces.js';
+import { generateWageGapData } from '../daemon/example-data/generate-wage-gap.js';
+import { goldenDecisions, goldenDir, referenceMarketplaceFile } from '../replay/traces/golden-traces.js';
 import { silentLogger } from '../knowledge/ports/logger.js';
 
 const output = path.join(goldenDir, 'recorded-reference.jsonl');

@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { goldenDecisions, goldenDir, goldenScenarios, goldenTraceLines } from '../experiments/traces/golden-traces.js';
+import { goldenDecisions, goldenDir, goldenScenarios, goldenTraceLines } from '../replay/traces/golden-traces.js';
 
 for (const scenario of goldenScenarios) {
   const trace = path.join(goldenDir, `${scenario}.jsonl`);

@@ -12,7 +12,7 @@ import type { DecisionRecord } from '../../knowledge/audit/decision-record.js';
 import { DynamosError } from '../../knowledge/errors.js';
 import type { Clock } from '../../knowledge/ports/clock.js';
 import type { Logger } from '../../knowledge/ports/logger.js';
-import { agreementOf, replaceAgreement } from './agreements.js';
+import { agreementOf, replaceAgreement } from '../../knowledge/marketplace/agreements.js';
 import type { Authenticator } from './authenticator.js';
 import { credentialsOf } from './client-certificate.js';
 import { errorResponse } from './error-status.js';

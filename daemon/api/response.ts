@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../../knowledge/errors.js';
 import { isErrorCode } from '../../knowledge/errors.js';
 import type { JobReport, PartyResult } from '../../knowledge/ports/job-runner.js';
-import type { RequestOutcome } from '../loop/request-outcome.js';
+import type { RequestOutcome } from '../mape/request-outcome.js';
 import { httpStatusByCode } from './error-status.js';
 
 export interface HttpReply {

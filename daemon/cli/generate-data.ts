@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { existingExampleFiles, writeExampleData } from '../../experiments/datasets/example-data.js';
+import { existingExampleFiles, writeExampleData } from '../example-data/example-data.js';
 import { DynamosError } from '../../knowledge/errors.js';
 import { processOutput } from './check-config.js';
 import { integer } from './options.js';

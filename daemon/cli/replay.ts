@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { reportTable } from '../../experiments/replay/replay-report.js';
-import { replayToFiles } from '../../experiments/replay/replay-outputs.js';
+import { reportTable } from '../../replay/replay-report.js';
+import { replayToFiles } from '../../replay/replay-outputs.js';
 import { toDynamosError } from '../../knowledge/errors.js';
 import { strategyConfigSchema } from '../mape/strategies/index.js';
 import { exitBadConfig, processOutput } from './check-config.js';

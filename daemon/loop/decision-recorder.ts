@@ -8,7 +8,7 @@ import type { JobReport } from '../../knowledge/ports/job-runner.js';
 import type { DataRequest } from '../../knowledge/data-request.js';
 import type { Analysis } from '../mape/analyze.js';
 import type { Plan } from '../mape/plan.js';
-import type { RequestOutcome } from './request-outcome.js';
+import type { RequestOutcome } from '../mape/request-outcome.js';
 
 /** How a request this daemon answered ended (`interrupted` is written only for a daemon that died). */
 type AnsweredKind = Exclude<OutcomeKind, 'interrupted'>;

@@ -16,8 +16,8 @@ import type { Strategy } from '../mape/strategies/strategy.js';
 import type { Admission } from './admission.js';
 import { choiceKeyOf, finishedEvents, outcomeSummary, plannedEvents, recordFor, startedRecordFor } from './decision-recorder.js';
 import { requestMachine } from './request-machine.js';
-import type { Phase, RequestOutcome } from './request-outcome.js';
-import { phases } from './request-outcome.js';
+import type { Phase, RequestOutcome } from '../mape/request-outcome.js';
+import { phases } from '../mape/request-outcome.js';
 
 export type LoopName = 'request' | 'background' | 'intake';
 

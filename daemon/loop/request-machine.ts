@@ -9,7 +9,7 @@ import { analyze } from '../mape/analyze.js';
 import type { Plan } from '../mape/plan.js';
 import { plan } from '../mape/plan.js';
 import type { Strategy } from '../mape/strategies/strategy.js';
-import type { Phase, RequestOutcome, RequestTimings } from './request-outcome.js';
+import type { Phase, RequestOutcome, RequestTimings } from '../mape/request-outcome.js';
 
 /** What the request machine needs from the world, swapped in tests with `machine.provide`. */
 export interface RequestMachineDeps {

@@ -2,7 +2,7 @@ import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { exampleMarketplaceFile } from '../../daemon/config.js';
 import { loadMarketplaceFile } from '../../knowledge/marketplace/load-marketplace.js';
-import { generateWageGapData } from '../datasets/generate-wage-gap.js';
+import { generateWageGapData } from '../../daemon/example-data/generate-wage-gap.js';
 import { benchAdaptation } from './adaptation-bench.js';
 import { benchAmqpRestart } from './amqp-restart-bench.js';
 import { benchLoopOverhead } from './loop-overhead-bench.js';

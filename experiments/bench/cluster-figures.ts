@@ -11,7 +11,7 @@ import { exampleMarketplaceFile } from '../../daemon/config.js';
 import { startDaemon } from '../../daemon/start-daemon.js';
 import { silentLogger } from '../../knowledge/ports/logger.js';
 import { systemClock } from '../../knowledge/ports/clock.js';
-import { generateWageGapData } from '../datasets/generate-wage-gap.js';
+import { generateWageGapData } from '../../daemon/example-data/generate-wage-gap.js';
 import { startExampleCluster } from '../fake-cluster/example-cluster.js';
 import { benchClusterChurn } from './cluster-bench.js';
 import { requestBody } from './data-plane-figures.js';

@@ -5,7 +5,7 @@ import { exampleMarketplaceFile } from '../../daemon/config.js';
 import { startDaemon } from '../../daemon/start-daemon.js';
 import { loadMarketplaceFile, validateMarketplace } from '../../knowledge/marketplace/load-marketplace.js';
 import { silentLogger } from '../../knowledge/ports/logger.js';
-import { generateWageGapData } from '../datasets/generate-wage-gap.js';
+import { generateWageGapData } from '../../daemon/example-data/generate-wage-gap.js';
 import { generateMarketplace } from '../marketplaces/generate-marketplace.js';
 import { benchDecision } from './decision-bench.js';
 import { benchDirectDuckDB } from './direct-duckdb.js';

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import type { MarketplaceInput } from '../../knowledge/marketplace/marketplace-schema.js';
-import { generateTrace } from '../traces/scenarios.js';
-import { writeTraceFile } from '../traces/trace-file.js';
+import { generateTrace } from '../../replay/traces/scenarios.js';
+import { writeTraceFile } from '../../replay/traces/trace-file.js';
 import { ratio, summarize } from './stats.js';
 
 const run = promisify(execFile);

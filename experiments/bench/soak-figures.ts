@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { exampleMarketplaceFile } from '../../daemon/config.js';
-import { generateWageGapData } from '../datasets/generate-wage-gap.js';
+import { generateWageGapData } from '../../daemon/example-data/generate-wage-gap.js';
 import { soak } from './soak-bench.js';
 
 /**

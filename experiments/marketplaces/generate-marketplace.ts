@@ -2,7 +2,7 @@ import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { MarketplaceInput } from '../../knowledge/marketplace/marketplace-schema.js';
-import { seededRandom } from '../seeded-random.js';
+import { seededRandom } from '../../knowledge/seeded-random.js';
 
 export interface MarketplaceShape {
   readonly stewards: number;

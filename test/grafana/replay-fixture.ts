@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { replayToFiles } from '../../experiments/replay/replay-outputs.js';
-import { referenceMarketplace } from '../../experiments/traces/golden-traces.js';
-import { generateTrace } from '../../experiments/traces/scenarios.js';
-import { writeTraceFile } from '../../experiments/traces/trace-file.js';
+import { replayToFiles } from '../../replay/replay-outputs.js';
+import { referenceMarketplace } from '../../replay/traces/golden-traces.js';
+import { generateTrace } from '../../replay/traces/scenarios.js';
+import { writeTraceFile } from '../../replay/traces/trace-file.js';
 
 export const fixtureStrategies = ['dynamos', 'threshold', 'utility'] as const;
 

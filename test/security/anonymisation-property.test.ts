@@ -10,7 +10,7 @@ import type { JobSpec } from '../../knowledge/ports/job-runner.js';
 import type { DataSet, ServiceContext } from '../../services/microservice.js';
 import { serviceNamed } from '../../services/registry.js';
 import { sqlIdentifier } from '../../services/workspace/sql-text.js';
-import { seededRandom } from '../../experiments/seeded-random.js';
+import { seededRandom } from '../../knowledge/seeded-random.js';
 import { jobSpec } from '../services/job-spec.js';
 import type { CsvWorkspace } from '../services/workspace-fixture.js';
 import { csvWorkspace, rowsOf } from '../services/workspace-fixture.js';

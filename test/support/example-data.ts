@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { generateWageGapData } from '../../experiments/datasets/generate-wage-gap.js';
+import { generateWageGapData } from '../../daemon/example-data/generate-wage-gap.js';
 
 /** Generated example tables in a temp directory, removed by `remove`. */
 export interface ExampleData {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { seededRandom } from '../../experiments/seeded-random.js';
+import { seededRandom } from '../../knowledge/seeded-random.js';
 import type { DataRequest } from '../../knowledge/data-request.js';
 import type { KnowledgeEvent } from '../../knowledge/fold.js';
 import { fold } from '../../knowledge/fold.js';

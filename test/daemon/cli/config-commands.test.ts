@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { generateWageGapData } from '../../../experiments/datasets/generate-wage-gap.js';
+import { generateWageGapData } from '../../../daemon/example-data/generate-wage-gap.js';
 import { exampleMarketplaceFile, repoRoot, requireSharedDatasets } from '../../support/fixtures.js';
 
 interface Run {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
-import { seededRandom } from '../../../experiments/seeded-random.js';
+import { seededRandom } from '../../../knowledge/seeded-random.js';
 import type { Analysis } from '../../../daemon/mape/analyze.js';
 import { analyze } from '../../../daemon/mape/analyze.js';
 import type { Plan } from '../../../daemon/mape/plan.js';

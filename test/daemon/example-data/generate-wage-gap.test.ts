@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { generateWageGapData } from '../../experiments/datasets/generate-wage-gap.js';
+import { generateWageGapData } from '../../../daemon/example-data/generate-wage-gap.js';
 
 describe('generate-data: the example tables', () => {
   const dirs: string[] = [];

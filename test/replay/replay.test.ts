@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { referenceMarketplace } from '../../../experiments/traces/golden-traces.js';
-import { readTraceLines, writeTraceFile } from '../../../experiments/traces/trace-file.js';
-import type { TraceEventInput } from '../../../experiments/traces/trace-format.js';
-import { replayTrace } from '../../../experiments/replay/replay.js';
-import { replayToFiles } from '../../../experiments/replay/replay-outputs.js';
-import type { RequestRecord } from '../../../experiments/replay/strategy-run.js';
-import { generateTrace } from '../../../experiments/traces/scenarios.js';
+import { referenceMarketplace } from '../../replay/traces/golden-traces.js';
+import { readTraceLines, writeTraceFile } from '../../replay/traces/trace-file.js';
+import type { TraceEventInput } from '../../replay/traces/trace-format.js';
+import { replayTrace } from '../../replay/replay.js';
+import { replayToFiles } from '../../replay/replay-outputs.js';
+import type { RequestRecord } from '../../replay/strategy-run.js';
+import { generateTrace } from '../../replay/traces/scenarios.js';
 
 const all = [{ name: 'dynamos' }, { name: 'threshold' }, { name: 'utility' }] as const;
 const calm = (at: number): TraceEventInput[] =>

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { DynamosError } from '../../knowledge/errors.js';
-import type { KnowledgeBase } from '../../knowledge/knowledge-base.js';
-import type { MarketplaceConfig } from '../../knowledge/marketplace/marketplace-schema.js';
-import { relationSchema } from '../../knowledge/marketplace/marketplace-schema.js';
-import { validateMarketplace } from '../../knowledge/marketplace/load-marketplace.js';
-import { problemsFromZod } from '../../knowledge/problems.js';
+import { DynamosError } from '../errors.js';
+import type { KnowledgeBase } from '../knowledge-base.js';
+import type { MarketplaceConfig } from './marketplace-schema.js';
+import { relationSchema } from './marketplace-schema.js';
+import { validateMarketplace } from './load-marketplace.js';
+import { problemsFromZod } from '../problems.js';
 
 /**
  * A data steward's agreement as `PUT /api/v1/agreements/{steward}` takes it: the archetypes and

@@ -1,6 +1,6 @@
 import { InfluxDB } from 'influx';
 import type { IPoint } from 'influx';
-import { DynamosError } from '../../knowledge/errors.js';
+import { DynamosError } from '../knowledge/errors.js';
 import type { StrategySummary } from './replay-stats.js';
 import type { RequestRecord } from './strategy-run.js';
 

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { TraceEventInput, TraceHeaderInput } from '../../../experiments/traces/trace-format.js';
-import { readTraceFile, readTraceLines, TraceWriter } from '../../../experiments/traces/trace-file.js';
+import type { TraceEventInput, TraceHeaderInput } from '../../../replay/traces/trace-format.js';
+import { readTraceFile, readTraceLines, TraceWriter } from '../../../replay/traces/trace-file.js';
 import { DynamosError } from '../../../knowledge/errors.js';
 import { exampleConfig } from '../../support/fixtures.js';
 

@@ -1,6 +1,6 @@
 import { dataKey } from '../../knowledge/knowledge-snapshot.js';
 import type { MarketplaceInput } from '../../knowledge/marketplace/marketplace-schema.js';
-import { seededRandom } from '../seeded-random.js';
+import { seededRandom } from '../../knowledge/seeded-random.js';
 import type { TraceEventInput, TraceHeaderInput } from './trace-format.js';
 import { traceVersion } from './trace-format.js';
 

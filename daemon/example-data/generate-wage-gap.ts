@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
-import { seededRandom } from '../seeded-random.js';
+import { seededRandom } from '../../knowledge/seeded-random.js';
 
 /**
  * Synthetic university staff tables shaped like the original DYNAMOS sample data (Personen and

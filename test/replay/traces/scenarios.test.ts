@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import type { ScenarioName } from '../../../experiments/traces/scenarios.js';
-import { generateTrace, scenarioNames } from '../../../experiments/traces/scenarios.js';
-import type { TraceEventInput } from '../../../experiments/traces/trace-format.js';
-import { readTraceLines, traceLinesOf } from '../../../experiments/traces/trace-file.js';
+import type { ScenarioName } from '../../../replay/traces/scenarios.js';
+import { generateTrace, scenarioNames } from '../../../replay/traces/scenarios.js';
+import type { TraceEventInput } from '../../../replay/traces/trace-format.js';
+import { readTraceLines, traceLinesOf } from '../../../replay/traces/trace-file.js';
 import { exampleConfig } from '../../support/fixtures.js';
 
 const tenMinutes = 600_000;

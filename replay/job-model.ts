@@ -1,4 +1,4 @@
-import { defaultEnergyModel, estimateJobJoules } from '../../knowledge/energy-model.js';
+import { defaultEnergyModel, estimateJobJoules } from '../knowledge/energy-model.js';
 
 /**
  * How long the jobs of a request take in the replay's world, and what they cost. The constants

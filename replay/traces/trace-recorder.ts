@@ -1,7 +1,7 @@
 import { accessSync, constants, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { RequestObserver } from '../../daemon/loop/request-loop.js';
-import type { RequestOutcome } from '../../daemon/loop/request-outcome.js';
+import type { RequestOutcome } from '../../daemon/mape/request-outcome.js';
 import type { StrategyConfig } from '../../daemon/mape/strategies/index.js';
 import type { DataRequest } from '../../knowledge/data-request.js';
 import { DynamosError } from '../../knowledge/errors.js';

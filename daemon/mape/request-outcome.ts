@@ -1,8 +1,8 @@
 import type { DataRequest } from '../../knowledge/data-request.js';
 import type { DynamosError, ErrorCode } from '../../knowledge/errors.js';
 import type { DeploymentResult } from '../../knowledge/ports/job-runner.js';
-import type { Analysis } from '../mape/analyze.js';
-import type { Plan } from '../mape/plan.js';
+import type { Analysis } from './analyze.js';
+import type { Plan } from './plan.js';
 
 export const phases = ['monitor', 'analyze', 'plan', 'execute', 'record'] as const;
 export type Phase = (typeof phases)[number];

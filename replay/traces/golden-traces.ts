@@ -3,8 +3,8 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import type { StrategyConfigInput } from '../../daemon/mape/strategies/index.js';
 import type { MarketplaceInput } from '../../knowledge/marketplace/marketplace-schema.js';
-import { replayTrace } from '../replay/replay.js';
-import type { RequestRecord } from '../replay/strategy-run.js';
+import { replayTrace } from '../replay.js';
+import type { RequestRecord } from '../strategy-run.js';
 import type { ScenarioName } from './scenarios.js';
 import { generateTrace } from './scenarios.js';
 import { readTraceFile, traceLinesOf } from './trace-file.js';
@@ -16,7 +16,7 @@ export const goldenSeed = 7;
 export const goldenStrategies: readonly StrategyConfigInput[] = [{ name: 'dynamos' }, { name: 'threshold' }, { name: 'utility' }];
 
 export const goldenDir = path.join(path.dirname(new URL(import.meta.url).pathname), 'golden');
-export const referenceMarketplaceFile = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'marketplaces', 'reference.yaml');
+export const referenceMarketplaceFile = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'experiments', 'marketplaces', 'reference.yaml');
 
 export function referenceMarketplace(): MarketplaceInput {
   return parse(readFileSync(referenceMarketplaceFile, 'utf8')) as MarketplaceInput;

@@ -1,7 +1,7 @@
-import type { Analysis } from '../../daemon/mape/analyze.js';
-import { feasiblePairs, policyPreferenceScore } from '../../daemon/mape/strategies/strategy-candidates.js';
-import { utilityConfigSchema } from '../../daemon/mape/strategies/utility-config.js';
-import { headroomScore, normaliseWeights } from '../../daemon/mape/strategies/utility-objectives.js';
+import type { Analysis } from '../daemon/mape/analyze.js';
+import { feasiblePairs, policyPreferenceScore } from '../daemon/mape/strategies/strategy-candidates.js';
+import { utilityConfigSchema } from '../daemon/mape/strategies/utility-config.js';
+import { headroomScore, normaliseWeights } from '../daemon/mape/strategies/utility-objectives.js';
 import type { ModelledRequest } from './job-model.js';
 import { modelRequest } from './job-model.js';
 import type { ReplayWorld } from './replay-world.js';

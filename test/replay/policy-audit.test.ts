@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { policyViolation } from '../../../experiments/replay/policy-audit.js';
-import { referenceMarketplace } from '../../../experiments/traces/golden-traces.js';
-import type { MarketplaceConfig } from '../../../knowledge/marketplace/marketplace-schema.js';
+import { policyViolation } from '../../replay/policy-audit.js';
+import { referenceMarketplace } from '../../replay/traces/golden-traces.js';
+import type { MarketplaceConfig } from '../../knowledge/marketplace/marketplace-schema.js';
 
 const m = () => referenceMarketplace() as MarketplaceConfig;
 const run = { requester: 'analyst@uva.example', requestType: 'sqlDataRequest', tables: ['Personen'], archetype: 'dataThroughTtp', ttp: 'SURF', stewards: ['UVA', 'VU'] };

@@ -1,8 +1,8 @@
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type { StrategyConfigInput } from '../../daemon/mape/strategies/index.js';
-import { DynamosError } from '../../knowledge/errors.js';
-import { readTraceFile } from '../traces/trace-file.js';
+import type { StrategyConfigInput } from '../daemon/mape/strategies/index.js';
+import { DynamosError } from '../knowledge/errors.js';
+import { readTraceFile } from './traces/trace-file.js';
 import type { ReplayResult } from './replay.js';
 import { replayTrace } from './replay.js';
 import { figureSpecs, renderFigures } from './replay-figures.js';

@@ -1,5 +1,5 @@
-import type { MarketplaceConfig } from '../../knowledge/marketplace/marketplace-schema.js';
-import type { TraceEvent } from '../traces/trace-format.js';
+import type { MarketplaceConfig } from '../knowledge/marketplace/marketplace-schema.js';
+import type { TraceEvent } from './traces/trace-format.js';
 
 type AgreementEvent = Extract<TraceEvent, { kind: 'agreement' }>;
 

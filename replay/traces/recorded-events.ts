@@ -1,5 +1,5 @@
 import { lessonsOf, outcomeSummary } from '../../daemon/loop/decision-recorder.js';
-import type { RequestOutcome } from '../../daemon/loop/request-outcome.js';
+import type { RequestOutcome } from '../../daemon/mape/request-outcome.js';
 import { canonicalJson } from '../../knowledge/canonical-json.js';
 import type { DataRequest } from '../../knowledge/data-request.js';
 import type { KnowledgeSnapshot } from '../../knowledge/knowledge-snapshot.js';

@@ -2,17 +2,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { replayTrace } from '../../../experiments/replay/replay.js';
-import type { StrategySummary } from '../../../experiments/replay/replay-stats.js';
-import { goldenDecisions, goldenDir, liveChoices, referenceMarketplace } from '../../../experiments/traces/golden-traces.js';
-import { readTraceFile, readTraceLines, traceLinesOf } from '../../../experiments/traces/trace-file.js';
-import { generateTrace } from '../../../experiments/traces/scenarios.js';
-import type { ScenarioName } from '../../../experiments/traces/scenarios.js';
+import { replayTrace } from '../../replay/replay.js';
+import type { StrategySummary } from '../../replay/replay-stats.js';
+import { goldenDecisions, goldenDir, liveChoices, referenceMarketplace } from '../../replay/traces/golden-traces.js';
+import { readTraceFile, readTraceLines, traceLinesOf } from '../../replay/traces/trace-file.js';
+import { generateTrace } from '../../replay/traces/scenarios.js';
+import type { ScenarioName } from '../../replay/traces/scenarios.js';
 
 const traces = readdirSync(goldenDir).filter((f) => f.endsWith('.jsonl') && !f.endsWith('.decisions.jsonl')).sort();
 
 /** docs/conventions.md#tests: replay tests. A difference means decisions changed: if on purpose, `npm run replay:update` and review the diff. */
-describe('golden replays (experiments/traces/golden)', function () {
+describe('golden replays (replay/traces/golden)', function () {
   this.timeout(60_000);
 
   it('ships golden traces', () => assert.ok(traces.length >= 5, traces.join(', ')));

@@ -1,4 +1,4 @@
-import type { MarketplaceConfig } from '../../knowledge/marketplace/marketplace-schema.js';
+import type { MarketplaceConfig } from '../knowledge/marketplace/marketplace-schema.js';
 
 /** What a deployed request does, as the audit sees it: who asked, what, and where it runs. */
 export interface AuditedRun {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { algorithmNames } from '../../knowledge/catalog.js';
 import { marketplaceSchema } from '../../knowledge/marketplace/marketplace-schema.js';
-import { agreementSchema } from '../../daemon/api/agreements.js';
+import { agreementSchema } from '../../knowledge/marketplace/agreements.js';
 import { strategyConfigSchema } from '../../daemon/mape/strategies/index.js';
 
 /**

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { existingExampleFiles, prepareExampleData, writeExampleData } from '../../experiments/datasets/example-data.js';
-import { generateWageGapData } from '../../experiments/datasets/generate-wage-gap.js';
-import { DynamosError } from '../../knowledge/errors.js';
+import { existingExampleFiles, prepareExampleData, writeExampleData } from '../../../daemon/example-data/example-data.js';
+import { generateWageGapData } from '../../../daemon/example-data/generate-wage-gap.js';
+import { DynamosError } from '../../../knowledge/errors.js';
 
 const stewards = ['UVA', 'VU'];
 const rowsOf = (dir: string, steward = 'UVA') => readFileSync(path.join(dir, steward, 'Personen.csv'), 'utf8').trim().split('\n').length - 1;
